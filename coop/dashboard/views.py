@@ -1,0 +1,27 @@
+from django.shortcuts import redirect, render
+
+from coop.accounts.access import logged_in, public, role_required
+from coop.accounts.roles import Role
+
+from . import selectors
+
+
+@public
+def home(request):
+    """The front door: visitors see what the cooperative is; people with a role go to their work."""
+    user = request.user
+    if user.is_authenticated:
+        if user.has_role(Role.COORDINATOR, Role.TREASURER):
+            return redirect("dashboard:coordinator")
+        if user.has_role(Role.MEMBER):
+            return redirect("members:portal")
+        return render(request, "dashboard/home_account.html")
+    return render(request, "dashboard/home_public.html")
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def coordinator_dashboard(request):
+    return render(request, "dashboard/coordinator.html", selectors.member_overview())
+
+
+__all__ = ["home", "coordinator_dashboard", "logged_in"]

@@ -1,0 +1,417 @@
+"""Every change to members, households and buurten goes through these functions."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coop.accounts.models import User
+from coop.accounts.roles import Role
+from coop.accounts.services import user_grant_roles
+from coop.core.services import outbox_enqueue, sequence_next
+from coop.lib.postcode import normalise_postcode
+
+from .models import (
+    AddressChange,
+    Buurt,
+    Consent,
+    ConsentText,
+    Household,
+    Member,
+    Move,
+    PostcodeRange,
+    StatusChange,
+)
+
+MEMBER_NUMBER_SEQUENCE = "members.member_number"
+
+
+class MembershipError(Exception):
+    """A change the rules do not allow; the message is meant for the person who tried it."""
+
+
+# Buurten ------------------------------------------------------------------------------------
+
+
+def buurt_for_postcode(postcode: str) -> Buurt | None:
+    found = (
+        PostcodeRange.objects.filter(start__lte=postcode, end__gte=postcode)
+        .select_related("buurt")
+        .order_by("start")
+        .first()
+    )
+    return found.buurt if found else None
+
+
+def _range_bound(value: str, *, upper: bool) -> str:
+    """'1234' -> '1234 AA' (or '1234 ZZ' as upper bound); full postcodes are normalised."""
+    value = (value or "").strip()
+    if len(value) == 4 and value.isdigit():
+        value = f"{value}{'ZZ' if upper else 'AA'}"
+    return normalise_postcode(value)
+
+
+@transaction.atomic
+def buurt_create(*, name: str, description: str = "") -> Buurt:
+    return Buurt.objects.create(name=name.strip(), description=description)
+
+
+@transaction.atomic
+def postcode_range_add(*, buurt: Buurt, start: str, end: str) -> PostcodeRange:
+    """Add postcodes to a buurt ('1234' means the whole of 1234 AA–ZZ); ranges may not overlap."""
+    start_pc, end_pc = _range_bound(start, upper=False), _range_bound(end or start, upper=True)
+    if start_pc > end_pc:
+        raise MembershipError(_("De eerste postcode moet vóór de laatste komen."))
+    list(Buurt.objects.select_for_update().filter(pk=buurt.pk))
+    clash = (
+        PostcodeRange.objects.filter(start__lte=end_pc, end__gte=start_pc).select_related("buurt").first()
+    )
+    if clash:
+        raise MembershipError(
+            _("Deze postcodes overlappen met %(range)s van buurt %(buurt)s.")
+            % {"range": clash, "buurt": clash.buurt}
+        )
+    created = PostcodeRange.objects.create(buurt=buurt, start=start_pc, end=end_pc)
+    households_assign_buurt(postcode_from=start_pc, postcode_to=end_pc)
+    return created
+
+
+@transaction.atomic
+def postcode_range_remove(*, postcode_range: PostcodeRange) -> None:
+    start, end = postcode_range.start, postcode_range.end
+    postcode_range.delete()
+    households_assign_buurt(postcode_from=start, postcode_to=end)
+
+
+def households_assign_buurt(*, postcode_from: str, postcode_to: str) -> int:
+    """Recompute the buurt of every household with a postcode in the given range."""
+    changed = 0
+    households = Household.objects.filter(postcode__gte=postcode_from, postcode__lte=postcode_to)
+    ranges = list(
+        PostcodeRange.objects.filter(start__lte=postcode_to, end__gte=postcode_from).order_by("start")
+    )
+    for postcode in households.values_list("postcode", flat=True).distinct():
+        buurt_id = next((r.buurt_id for r in ranges if r.start <= postcode <= r.end), None)
+        changed += (
+            Household.objects.filter(postcode=postcode).exclude(buurt_id=buurt_id).update(buurt_id=buurt_id)
+        )
+    return changed
+
+
+# Households ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str
+    house_number: int
+    postcode: str
+    town: str
+    house_number_addition: str = ""
+
+    def normalised(self) -> "Address":
+        return Address(
+            street=self.street.strip(),
+            house_number=int(self.house_number),
+            house_number_addition=self.house_number_addition.strip(),
+            postcode=normalise_postcode(self.postcode),
+            town=self.town.strip(),
+        )
+
+
+@transaction.atomic
+def household_create(*, address: Address) -> Household:
+    address = address.normalised()
+    return Household.objects.create(
+        street=address.street,
+        house_number=address.house_number,
+        house_number_addition=address.house_number_addition,
+        postcode=address.postcode,
+        town=address.town,
+        buurt=buurt_for_postcode(address.postcode),
+    )
+
+
+@transaction.atomic
+def household_change_address(
+    *, household: Household, address: Address, changed_on: dt.date | None = None, by: User | None = None
+) -> Household:
+    """Record a move of the whole household; the old address stays in its history."""
+    address = address.normalised()
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    old = household.address_line
+    household.street = address.street
+    household.house_number = address.house_number
+    household.house_number_addition = address.house_number_addition
+    household.postcode = address.postcode
+    household.town = address.town
+    household.buurt = buurt_for_postcode(address.postcode)
+    household.save()
+    if household.address_line != old:
+        AddressChange.objects.create(
+            household=household,
+            old_address=old,
+            new_address=household.address_line,
+            changed_on=changed_on or timezone.localdate(),
+            recorded_by=by,
+        )
+    return household
+
+
+# Members ------------------------------------------------------------------------------------
+
+
+def _names(given_name: str, tussenvoegsel: str, family_name: str) -> tuple[str, str]:
+    """(sort_name, search_name): 'Jan van der Berg' sorts as 'berg, jan van der'."""
+    sort_name = f"{family_name}, {given_name} {tussenvoegsel}".strip().lower()
+    search_name = " ".join(p for p in (given_name, tussenvoegsel, family_name) if p).lower()
+    return sort_name, search_name
+
+
+def email_in_use(email: str, *, exclude_member: Member | None = None) -> bool:
+    if not email:
+        return False
+    members = Member.objects.filter(email__iexact=email)
+    if exclude_member is not None:
+        members = members.exclude(pk=exclude_member.pk)
+    return members.exists()
+
+
+@dataclass(frozen=True)
+class Person:
+    given_name: str
+    family_name: str
+    tussenvoegsel: str = ""
+    email: str = ""
+    phone: str = ""
+    date_of_birth: dt.date | None = None
+    language: str = Member.Language.NL
+    contact_preference: str = ""
+
+
+@transaction.atomic
+def member_register(
+    *,
+    household: Household,
+    person: Person,
+    by: User | None = None,
+    user: User | None = None,
+    applied_on: dt.date | None = None,
+) -> Member:
+    """Register a resident as an applied member with a fresh member number."""
+    email = person.email.strip().lower()
+    if email_in_use(email):
+        raise MembershipError(_("Er is al een lid met het e-mailadres %(email)s.") % {"email": email})
+    sort_name, search_name = _names(person.given_name, person.tussenvoegsel, person.family_name)
+    member = Member.objects.create(
+        number=sequence_next(name=MEMBER_NUMBER_SEQUENCE),
+        household=household,
+        user=user,
+        given_name=person.given_name.strip(),
+        tussenvoegsel=person.tussenvoegsel.strip(),
+        family_name=person.family_name.strip(),
+        sort_name=sort_name,
+        search_name=search_name,
+        email=email,
+        phone=person.phone.strip(),
+        date_of_birth=person.date_of_birth,
+        language=person.language,
+        contact_preference=person.contact_preference
+        or (Member.ContactPreference.EMAIL if email else Member.ContactPreference.LETTER),
+        status=Member.Status.APPLIED,
+        applied_on=applied_on or timezone.localdate(),
+        created_by=by,
+    )
+    StatusChange.objects.create(
+        member=member, to_status=Member.Status.APPLIED, effective_on=member.applied_on, changed_by=by
+    )
+    if user is not None:
+        user_grant_roles(user=user, roles=[Role.MEMBER])
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, person: Person, by: User | None = None) -> Member:
+    email = person.email.strip().lower()
+    if email_in_use(email, exclude_member=member):
+        raise MembershipError(_("Er is al een lid met het e-mailadres %(email)s.") % {"email": email})
+    member.given_name = person.given_name.strip()
+    member.tussenvoegsel = person.tussenvoegsel.strip()
+    member.family_name = person.family_name.strip()
+    member.sort_name, member.search_name = _names(member.given_name, member.tussenvoegsel, member.family_name)
+    member.email = email
+    member.phone = person.phone.strip()
+    member.date_of_birth = person.date_of_birth
+    member.language = person.language
+    member.contact_preference = person.contact_preference or member.contact_preference
+    member.save()
+    return member
+
+
+@transaction.atomic
+def member_change_status(
+    *,
+    member: Member,
+    to_status: str,
+    effective_on: dt.date | None = None,
+    reason: str = "",
+    by: User | None = None,
+) -> Member:
+    """Move a membership along its lifecycle; an activation queues the welcome message."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if to_status not in member.allowed_transitions():
+        raise MembershipError(
+            _("Een lid met status %(from)s kan niet naar %(to)s.")
+            % {"from": member.get_status_display(), "to": Member.Status(to_status).label}
+        )
+    if to_status in Member.ENDED and not reason.strip():
+        raise MembershipError(_("Geef een reden voor het einde van het lidmaatschap."))
+    effective_on = effective_on or timezone.localdate()
+    from_status = member.status
+    member.status = to_status
+    if to_status == Member.Status.ACTIVE:
+        member.joined_on = member.joined_on if from_status == Member.Status.APPLIED and member.joined_on else effective_on
+        member.ended_on = None
+        member.end_reason = ""
+    elif to_status in Member.ENDED:
+        member.ended_on = effective_on
+        member.end_reason = reason.strip()
+    member.save()
+    StatusChange.objects.create(
+        member=member,
+        from_status=from_status,
+        to_status=to_status,
+        effective_on=effective_on,
+        reason=reason.strip(),
+        changed_by=by,
+    )
+    if to_status == Member.Status.ACTIVE:
+        member_queue_welcome(member=member)
+    return member
+
+
+def member_queue_welcome(*, member: Member) -> None:
+    """The welcome message, once per member: an e-mail, or a letter to print when they have none."""
+    by_email = bool(member.email) and member.contact_preference == Member.ContactPreference.EMAIL
+    outbox_enqueue(
+        key=f"members.welcome:{member.pk}",
+        template="members/email/welcome",
+        context={"member": member, "household": member.household},
+        recipient_ref=f"members.member:{member.pk}",
+        to_name=member.full_name,
+        to_email=member.email if by_email else "",
+        to_address="\n".join(member.household.address_lines),
+        language=member.language,
+    )
+
+
+@transaction.atomic
+def member_move(
+    *, member: Member, to_household: Household, moved_on: dt.date | None = None, by: User | None = None
+) -> Member:
+    """Move a member to another household; the member keeps their number and history."""
+    member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
+    if member.household_id == to_household.pk:
+        raise MembershipError(_("Dit lid woont al op dit adres."))
+    Move.objects.create(
+        member=member,
+        from_address=member.household.address_line,
+        to_household=to_household,
+        to_address=to_household.address_line,
+        moved_on=moved_on or timezone.localdate(),
+        recorded_by=by,
+    )
+    member.household = to_household
+    member.save(update_fields=["household", "updated_at"])
+    return member
+
+
+@transaction.atomic
+def member_link_user(*, member: Member, user: User) -> Member:
+    if Member.objects.filter(user=user).exclude(pk=member.pk).exists():
+        raise MembershipError(_("Dit account hoort al bij een ander lid."))
+    member.user = user
+    member.save(update_fields=["user", "updated_at"])
+    user_grant_roles(user=user, roles=[Role.MEMBER])
+    return member
+
+
+# Consent ------------------------------------------------------------------------------------
+
+
+def consent_texts_current() -> list[ConsentText]:
+    """The newest version of each kind of text."""
+    newest: dict[str, ConsentText] = {}
+    for text in ConsentText.objects.order_by("key", "-version"):
+        newest.setdefault(text.key, text)
+    return list(newest.values())
+
+
+@transaction.atomic
+def consent_record(
+    *, member: Member, consent_text: ConsentText, via: str = Consent.Via.ONLINE, by: User | None = None
+) -> Consent:
+    consent, _created = Consent.objects.get_or_create(
+        member=member,
+        consent_text=consent_text,
+        withdrawn_at=None,
+        defaults={"given_at": timezone.now(), "via": via, "recorded_by": by},
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent) -> Consent:
+    Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+    consent.refresh_from_db()
+    return consent
+
+
+# Self-service -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_apply(
+    *, user: User, person: Person, address: Address, consent_texts: list[ConsentText]
+) -> Member:
+    """A resident signs up online: a new household, an applied membership, their consents.
+
+    A new household is made even when the address is known: joining someone else's household
+    would show that household's data, so a coordinator merges them after checking.
+    """
+    household = household_create(address=address)
+    member = member_register(
+        household=household, person=Person(**{**person.__dict__, "email": user.email}), user=user, by=user
+    )
+    for text in consent_texts:
+        consent_record(member=member, consent_text=text, via=Consent.Via.ONLINE, by=user)
+    return member
+
+
+@transaction.atomic
+def household_member_add(*, household: Household, person: Person, by: User) -> Member:
+    """A member adds someone who lives with them; a coordinator then activates the membership."""
+    return member_register(household=household, person=person, by=by)
+
+
+@transaction.atomic
+def household_member_remove(*, member: Member, by: User) -> Member:
+    """A member reports that someone no longer lives with them: the membership ends, nothing is deleted."""
+    if member.user_id == by.pk:
+        raise MembershipError(_("U kunt uzelf hier niet verwijderen. Zeg uw lidmaatschap op via de coördinator."))
+    if member.status == Member.Status.APPLIED:
+        to_status = Member.Status.CANCELLED
+    elif member.status == Member.Status.ACTIVE:
+        to_status = Member.Status.CANCELLED
+    else:
+        raise MembershipError(_("Dit lidmaatschap is al beëindigd."))
+    return member_change_status(
+        member=member, to_status=to_status, reason=_("Afgemeld door huisgenoot"), by=by
+    )
+
+
+def households_outside_area():
+    return Household.objects.filter(buurt__isnull=True).filter(Q(members__status__in=["aangemeld", "actief"])).distinct()
