@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "coop.core",
     # Domain apps.
     "members",
+    "finance",
     # Top layer: pages that combine every domain.
     "coop.dashboard",
 ]
@@ -204,3 +205,18 @@ LOGGING = {
 # The demo payment provider and other offline stand-ins are allowed only in the demo.
 COOP_DEMO = env_bool("COOP_DEMO", False)
 COOP_MEMBER_LIST_PAGE_SIZE = env_int("COOP_MEMBER_LIST_PAGE_SIZE", 50)
+
+# Finance: SEPA direct debit and online payments.
+SEPA_CREDITOR_ID = env_str("SEPA_CREDITOR_ID", "NL98ZZZ999999990000")
+SEPA_CREDITOR_NAME = env_str("SEPA_CREDITOR_NAME", "Wijkcoöperatie")
+SEPA_CREDITOR_IBAN = env_str("SEPA_CREDITOR_IBAN", "NL91ABNA0417164300")
+SEPA_CREDITOR_BIC = env_str("SEPA_CREDITOR_BIC", "ABNANL2A")
+SEPA_PAIN_VERSION = env_str("SEPA_PAIN_VERSION", "pain.008.001.02")
+SEPA_PRENOTIFICATION_DAYS = env_int("SEPA_PRENOTIFICATION_DAYS", 14)
+MOLLIE_API_KEY = env_str("MOLLIE_API_KEY")
+# Without a Mollie key the demo provider takes payments; it refuses to run unless DEBUG or COOP_DEMO.
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "mollie" if MOLLIE_API_KEY else "demo")
+if PAYMENT_PROVIDER not in {"mollie", "demo"}:
+    raise ImproperlyConfigured(f"PAYMENT_PROVIDER must be mollie or demo, not {PAYMENT_PROVIDER!r}.")
+if PAYMENT_PROVIDER == "mollie" and not MOLLIE_API_KEY:
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=mollie needs MOLLIE_API_KEY.")

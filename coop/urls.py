@@ -7,6 +7,7 @@ from coop.accounts.access import public
 urlpatterns = [
     path("", include("coop.dashboard.urls")),
     path("", include("members.urls")),
+    path("", include("finance.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("admin/", admin.site.urls),

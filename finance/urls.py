@@ -1,0 +1,8 @@
+"""Finance URLs: each views module declares its own patterns (treasurer under /financien/,
+members under /mijn/, the payment provider's webhook under /betalen/)."""
+
+from .views import dues, payments, sepa, statements
+
+app_name = "finance"
+
+urlpatterns = [*dues.urlpatterns, *payments.urlpatterns, *sepa.urlpatterns, *statements.urlpatterns]

@@ -1,0 +1,3 @@
+"""dues pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""payments pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""sepa pages."""
+
+urlpatterns: list = []
