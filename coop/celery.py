@@ -1,9 +1,30 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
 
 app = Celery("coop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Every periodic job, in one place. Beat runs with django_celery_beat's DatabaseScheduler, which
+# copies these entries into its tables at start; the admin can pause them there.
+app.conf.beat_schedule = {
+    # Safety net: e-mails whose task was lost (worker restart, broker outage) are queued again.
+    "outbox-requeue": {
+        "task": "coop.core.tasks.outbox_requeue",
+        "schedule": 10 * 60.0,
+    },
+    # Finance: payment reminders and the call list, every morning.
+    "finance-reminders": {
+        "task": "finance.tasks.reminders_send_task",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    # Finance: direct debit mandates unused for 36 months expire.
+    "finance-mandates-expire": {
+        "task": "finance.tasks.mandates_expire_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}

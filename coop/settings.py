@@ -114,7 +114,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "dashboard:home"
 
 # django-allauth: e-mail login with verification, login by e-mailed code, TOTP with recovery codes.
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -180,6 +180,8 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    # Used by the file backend (django.core.mail.backends.filebased.EmailBackend): one file per e-mail.
+    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Wijkcoop <noreply@wijkcoop.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -207,7 +209,7 @@ COOP_DEMO = env_bool("COOP_DEMO", False)
 COOP_MEMBER_LIST_PAGE_SIZE = env_int("COOP_MEMBER_LIST_PAGE_SIZE", 50)
 
 # Finance: SEPA direct debit and online payments.
-SEPA_CREDITOR_ID = env_str("SEPA_CREDITOR_ID", "NL98ZZZ999999990000")
+SEPA_CREDITOR_ID = env_str("SEPA_CREDITOR_ID", "NL79ZZZ999999990000")
 SEPA_CREDITOR_NAME = env_str("SEPA_CREDITOR_NAME", "Wijkcoöperatie")
 SEPA_CREDITOR_IBAN = env_str("SEPA_CREDITOR_IBAN", "NL91ABNA0417164300")
 SEPA_CREDITOR_BIC = env_str("SEPA_CREDITOR_BIC", "ABNANL2A")

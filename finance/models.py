@@ -415,3 +415,40 @@ class FinanceSettings(models.Model):
     @classmethod
     def current(cls) -> "FinanceSettings":
         return cls.objects.order_by("pk").first() or cls.objects.create()
+
+
+class DemoPayment(models.Model):
+    """A payment at the demo provider: the offline stand-in for Mollie, kept in our own database.
+
+    The id is unguessable, like a provider's checkout link. Only the demo provider writes here.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Gestart")
+        PAID = "paid", _("Betaald")
+        FAILED = "failed", _("Mislukt")
+        CANCELED = "canceled", _("Geannuleerd")
+        EXPIRED = "expired", _("Verlopen")
+
+    id = models.CharField(primary_key=True, max_length=60, editable=False)
+    amount = models.DecimalField(**MONEY)
+    description = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    redirect_url = models.URLField(max_length=500)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    amount_refunded = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    amount_charged_back = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("demobetaling")
+        verbose_name_plural = _("demobetalingen")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="demo_payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_charged_back__gte=0),
+                name="demo_payment_reversed_not_negative",
+            ),
+        ]

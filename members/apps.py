@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Leden en huishoudens")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401

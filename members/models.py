@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -284,3 +286,44 @@ class Consent(models.Model):
                 fields=["member", "consent_text"], condition=Q(withdrawn_at__isnull=True), name="consent_once"
             )
         ]
+
+
+class MemberImport(models.Model):
+    """A member file that passed every check, kept until a coordinator confirms the preview.
+
+    The rows are stored normalised; once imported they are cleared and only the counts remain,
+    so no copy of the spreadsheet lingers next to the register.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Wacht op bevestiging")
+        IMPORTED = "imported", _("Geïmporteerd")
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(_("bestandsnaam"), max_length=255)
+    columns = models.JSONField(default=dict, blank=True)
+    rows = models.JSONField(default=list, blank=True)
+    row_count = models.PositiveIntegerField(_("aantal leden"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("geüpload op"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("geïmporteerd op"), null=True, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("ledenimport")
+        verbose_name_plural = _("ledenimports")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "imported"]), name="member_import_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

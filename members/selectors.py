@@ -1,9 +1,12 @@
 """Reads, and the one place that decides which members and households a user may see."""
 
+from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 
 from coop.accounts.models import User
 from coop.accounts.roles import Role
+from coop.lib.postcode import postcode_prefix
 
 from .models import Household, Member
 
@@ -41,3 +44,266 @@ def own_member(user: User) -> Member | None:
     if not user.is_authenticated:
         return None
     return Member.objects.select_related("household", "household__buurt").filter(user=user).first()
+
+
+# The coordinator's member list ---------------------------------------------------------------
+
+LIST_STATUS_CURRENT = "huidig"
+LIST_STATUS_ALL = "alle"
+LIST_BUURT_OUTSIDE = "buiten"
+MEMBER_LIST_ORDER = {
+    "name": ("sort_name", "number"),
+    "-name": ("-sort_name", "-number"),
+    "number": ("number",),
+    "-number": ("-number",),
+    "postcode": (
+        "household__postcode",
+        "household__house_number",
+        "household__house_number_addition",
+        "sort_name",
+    ),
+    "joined": (F("joined_on").asc(nulls_last=True), "number"),
+}
+
+
+class _MostRows(Func):
+    """A condition most rows meet. SQLite keeps no planner statistics unless ANALYZE is run, and
+    would fetch 90% of the table through the status index and sort it; likelihood() makes it
+    page along the sort_name index instead (and still count on the status index). Other
+    databases get the bare condition."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.get_source_expressions()[0])
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"likelihood({sql}, 0.9)", params
+
+
+def member_search_filter(q: str) -> Q:
+    """What a coordinator typed, read as a member number, (part of) a postcode, an e-mail or a name.
+
+    Each form has its own index on PostgreSQL: the number is unique, postcodes have a pattern-ops
+    index for prefixes, and lower(e-mail) and search_name have trigram indexes for 'contains'.
+    A four-digit term such as '7911' is both a possible member number and a postcode area.
+    """
+    q = " ".join(q.split())
+    prefix = postcode_prefix(q)
+    in_area = None
+    if prefix:
+        # A subquery rather than a join: the households are found on their own index first.
+        households = Household.objects.filter(postcode__startswith=prefix).values("pk")
+        in_area = Q(household_id__in=households)
+    if q.isdigit():
+        by_number = Q(number=int(q)) if len(q) <= 9 else Q(pk__in=[])
+        return by_number | in_area if in_area else by_number
+    if in_area:
+        return in_area
+    if "@" in q:
+        return Q(email_lower__contains=q.lower())
+    return Q(search_name__contains=q.lower())
+
+
+def member_list(
+    *, q: str = "", status: str = LIST_STATUS_CURRENT, buurt: str = "", sort: str = "name"
+) -> QuerySet[Member]:
+    """Members for the coordinator's list and its exports.
+
+    `status`: 'huidig' (applied and active), 'alle', or one status. `buurt`: a buurt's pk,
+    'buiten' (outside every buurt) or '' for all. `sort`: a key of MEMBER_LIST_ORDER.
+    """
+    members = Member.objects.select_related("household", "household__buurt")
+    if status == LIST_STATUS_CURRENT:
+        members = members.filter(_MostRows(Q(status__in=[Member.Status.APPLIED, Member.Status.ACTIVE])))
+    elif status in Member.Status.values:
+        members = members.filter(status=status)
+    if buurt == LIST_BUURT_OUTSIDE:
+        members = members.filter(household__buurt__isnull=True)
+    elif buurt.isdigit():
+        members = members.filter(household__buurt_id=int(buurt))
+    q = q.strip()
+    if q:
+        if "@" in q:
+            members = members.alias(email_lower=Lower("email"))
+        members = members.filter(member_search_filter(q))
+    return members.order_by(*MEMBER_LIST_ORDER.get(sort, MEMBER_LIST_ORDER["name"]))
+
+
+# The member's own pages ---------------------------------------------------------------------
+
+
+def household_housemates(member: Member) -> list[Member]:
+    """The other people of the member's household: current members first, then ended ones."""
+    housemates = Member.objects.filter(household_id=member.household_id).exclude(pk=member.pk)
+    current = [m for m in housemates if m.is_current]
+    ended = [m for m in housemates if not m.is_current]
+    return current + ended
+
+
+def member_consents(member: Member) -> list:
+    """Consents the member gave and has not withdrawn, with the text version they agreed to."""
+    return list(member.consents.filter(withdrawn_at__isnull=True).select_related("consent_text"))
+
+
+def member_data_export(member: Member) -> dict:
+    """Everything the cooperative holds about a member and their household (AVG inzage).
+
+    Housemates appear with name, number and status only: their own details are theirs to request.
+    """
+    from django.utils import timezone
+
+    from coop.core.models import OutboxMessage
+
+    from .models import AddressChange, Move, StatusChange
+
+    household = member.household
+    user = member.user
+
+    def when(value):
+        return value.isoformat() if value else None
+
+    account = None
+    if user is not None:
+        from allauth.account.models import EmailAddress
+
+        account = {
+            "email": user.email,
+            "date_joined": when(user.date_joined),
+            "last_login": when(user.last_login),
+            "roles": sorted(user.roles),
+            "email_addresses": [
+                {"email": a.email, "verified": a.verified, "primary": a.primary}
+                for a in EmailAddress.objects.filter(user=user).order_by("email")
+            ],
+        }
+    return {
+        "exported_at": when(timezone.now()),
+        "member": {
+            "number": member.number,
+            "given_name": member.given_name,
+            "tussenvoegsel": member.tussenvoegsel,
+            "family_name": member.family_name,
+            "email": member.email,
+            "phone": member.phone,
+            "date_of_birth": when(member.date_of_birth),
+            "language": member.language,
+            "contact_preference": member.contact_preference,
+            "status": member.status,
+            "applied_on": when(member.applied_on),
+            "joined_on": when(member.joined_on),
+            "ended_on": when(member.ended_on),
+            "end_reason": member.end_reason,
+            "created_at": when(member.created_at),
+            "updated_at": when(member.updated_at),
+        },
+        "account": account,
+        "household": {
+            "street": household.street,
+            "house_number": household.house_number,
+            "house_number_addition": household.house_number_addition,
+            "postcode": household.postcode,
+            "town": household.town,
+            "country": household.country,
+            "buurt": household.buurt.name if household.buurt else None,
+            "created_at": when(household.created_at),
+            "housemates": [
+                {"number": m.number, "name": m.full_name, "status": m.status}
+                for m in household_housemates(member)
+            ],
+        },
+        "address_history": [
+            {
+                "old_address": c.old_address,
+                "new_address": c.new_address,
+                "changed_on": when(c.changed_on),
+            }
+            for c in AddressChange.objects.filter(household=household).order_by(
+                "changed_on", "recorded_at"
+            )
+        ],
+        "status_history": [
+            {
+                "from_status": c.from_status,
+                "to_status": c.to_status,
+                "effective_on": when(c.effective_on),
+                "reason": c.reason,
+                "recorded_at": when(c.recorded_at),
+            }
+            for c in StatusChange.objects.filter(member=member).order_by("recorded_at", "pk")
+        ],
+        "moves": [
+            {
+                "from_address": m.from_address,
+                "to_address": m.to_address,
+                "moved_on": when(m.moved_on),
+            }
+            for m in Move.objects.filter(member=member).order_by("moved_on", "recorded_at")
+        ],
+        "consents": [
+            {
+                "key": c.consent_text.key,
+                "version": c.consent_text.version,
+                "title": c.consent_text.title,
+                "text": c.consent_text.text,
+                "published_on": when(c.consent_text.published_on),
+                "given_at": when(c.given_at),
+                "via": c.via,
+                "withdrawn_at": when(c.withdrawn_at),
+            }
+            for c in member.consents.select_related("consent_text").order_by("given_at", "pk")
+        ],
+        "messages": [
+            {
+                "key": m.key,
+                "subject": m.subject,
+                "channel": m.channel,
+                "status": m.status,
+                "created_at": when(m.created_at),
+                "sent_at": when(m.sent_at),
+            }
+            for m in OutboxMessage.objects.filter(
+                recipient_ref=f"members.member:{member.pk}"
+            ).order_by("created_at", "pk")
+        ],
+    }
+
+
+# The coordinator's household and buurt pages ------------------------------------------------
+
+
+def household_search(
+    *, postcode: str, house_number: int | None = None, limit: int = 20
+) -> list[Household]:
+    """Known addresses at a postcode (and house number), with the people who live there now."""
+    from django.db.models import Prefetch
+
+    households = Household.objects.filter(postcode=postcode).select_related("buurt")
+    if house_number is not None:
+        households = households.filter(house_number=house_number)
+    current = Member.objects.current().order_by("sort_name")
+    members = Prefetch("members", queryset=current, to_attr="current_members")
+    return list(households.prefetch_related(members)[:limit])
+
+
+def buurten_with_counts():
+    """Every buurt with its postcode ranges and its current members and their households."""
+    from django.db.models import Count
+
+    from .models import Buurt
+
+    current = Q(households__members__status__in=[Member.Status.APPLIED, Member.Status.ACTIVE])
+    return (
+        Buurt.objects.annotate(
+            members_count=Count("households__members", filter=current, distinct=True),
+            households_count=Count("households", filter=current, distinct=True),
+        )
+        .prefetch_related("postcode_ranges")
+        .order_by("name")
+    )
+
+
+def members_outside_area_count() -> int:
+    """Current members whose address lies outside every buurt."""
+    return Member.objects.current().filter(household__buurt__isnull=True).count()

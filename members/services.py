@@ -415,3 +415,55 @@ def household_member_remove(*, member: Member, by: User) -> Member:
 
 def households_outside_area():
     return Household.objects.filter(buurt__isnull=True).filter(Q(members__status__in=["aangemeld", "actief"])).distinct()
+
+
+@transaction.atomic
+def member_sync_account_email(*, user: User, email: str) -> Member | None:
+    """Keep the member's e-mail equal to their account's primary address when they change it."""
+    member = Member.objects.select_for_update().filter(user=user).first()
+    if member is None:
+        return None
+    email = email.strip().lower()
+    if member.email == email:
+        return member
+    if email_in_use(email, exclude_member=member):
+        raise MembershipError(_("Er is al een lid met het e-mailadres %(email)s.") % {"email": email})
+    member.email = email
+    member.save(update_fields=["email", "updated_at"])
+    return member
+
+
+# Assisted use: a coordinator acts for a resident ---------------------------------------------
+
+
+@transaction.atomic
+def member_enrol(
+    *,
+    person: Person,
+    household: Household | None = None,
+    address: Address | None = None,
+    paper_consents: list[ConsentText] | tuple[ConsentText, ...] = (),
+    by: User | None = None,
+) -> Member:
+    """A coordinator registers a resident, at a known household or at a new address.
+
+    Consents the resident signed on paper are recorded as such. Nothing is kept when any part
+    fails, so a rejected e-mail address leaves no empty household behind.
+    """
+    if household is None and address is not None:
+        household = household_create(address=address)
+    elif household is None or address is not None:
+        raise MembershipError(_("Kies een bestaand adres of vul een nieuw adres in."))
+    member = member_register(household=household, person=person, by=by)
+    for text in paper_consents:
+        consent_record(member=member, consent_text=text, via=Consent.Via.PAPER, by=by)
+    return member
+
+
+@transaction.atomic
+def member_move_out(
+    *, member: Member, address: Address, moved_on: dt.date | None = None, by: User | None = None
+) -> Member:
+    """A member moves to an address where no member lives yet: a new household of their own."""
+    household = household_create(address=address)
+    return member_move(member=member, to_household=household, moved_on=moved_on, by=by)

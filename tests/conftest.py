@@ -29,6 +29,8 @@ def _fast_and_eager(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.COOP_REQUIRE_MFA = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # allauth keeps rate limits in the cache, which outlives a test.
+    settings.ACCOUNT_RATE_LIMITS = False
     from coop.celery import app
 
     app.conf.task_always_eager = True

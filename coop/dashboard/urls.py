@@ -7,4 +7,5 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
     path("coordinatie/", views.coordinator_dashboard, name="coordinator"),
+    path("healthz/", views.healthz, name="healthz"),
 ]

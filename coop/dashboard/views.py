@@ -1,3 +1,4 @@
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from coop.accounts.access import logged_in, public, role_required
@@ -19,9 +20,15 @@ def home(request):
     return render(request, "dashboard/home_public.html")
 
 
+@public
+def healthz(request):
+    """For load balancers and the benchmark's baseline: no database, no template."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 @role_required(Role.COORDINATOR, Role.TREASURER)
 def coordinator_dashboard(request):
     return render(request, "dashboard/coordinator.html", selectors.member_overview())
 
 
-__all__ = ["home", "coordinator_dashboard", "logged_in"]
+__all__ = ["home", "healthz", "coordinator_dashboard", "logged_in"]

@@ -4,6 +4,7 @@ The fetcher serves only our own static files: a template cannot make the rendere
 network or read arbitrary files.
 """
 
+import mimetypes
 from typing import Any
 
 from django.contrib.staticfiles import finders
@@ -27,7 +28,9 @@ class StaticOnlyFetcher(URLFetcher):
             raise ValueError(f"No static file {relative}")
         with open(path, "rb") as handle:
             body = handle.read()
-        return URLFetcherResponse(url, body=body, headers={})
+        # WeasyPrint decides by the content type whether a file is a stylesheet, an image, a font.
+        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, body=body, headers={"Content-Type": content_type})
 
 
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:

@@ -1,10 +1,12 @@
 """Booking money against invoices. Every booking locks its invoice and recomputes its status."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from coop.accounts.models import User
@@ -92,3 +94,108 @@ def ledger_book(
     invoice_refresh_status(locked)
     invoice.status = locked.status
     return entry, True
+
+
+# Many bookings at once (bank statements, a collected direct debit batch) -------------------------
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One booking for `ledger_book_many`; the same fields as `ledger_book` takes."""
+
+    invoice_id: int
+    kind: str
+    source: str
+    external_id: str
+    amount: Decimal
+    booked_on: dt.date
+    note: str = ""
+    reverses_id: int | None = None
+
+
+def _chunks(values: list, size: int = 5000):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def invoices_refresh_status(invoice_ids) -> None:
+    """`invoice_refresh_status` for many invoices in a few queries. Call with them locked."""
+    ids = sorted(set(invoice_ids))
+    changed: dict[str, list[int]] = {}
+    for chunk in _chunks(ids):
+        rows = (
+            Invoice.objects.filter(pk__in=chunk, kind=Invoice.Kind.INVOICE)
+            .exclude(status=Invoice.Status.CREDITED)
+            .annotate(
+                booked=Coalesce(Sum("entries__amount"), ZERO),
+                written_off=Exists(
+                    LedgerEntry.objects.filter(
+                        invoice=OuterRef("pk"), kind=LedgerEntry.Kind.WRITE_OFF
+                    )
+                ),
+            )
+            .values_list("pk", "total", "status", "booked", "written_off")
+        )
+        for pk, total, old, booked, written_off in rows:
+            balance = total - booked
+            if balance <= 0:
+                status = Invoice.Status.WRITTEN_OFF if written_off else Invoice.Status.PAID
+            elif booked > 0:
+                status = Invoice.Status.PARTLY_PAID
+            else:
+                status = Invoice.Status.OPEN
+            if status != old:
+                changed.setdefault(status, []).append(pk)
+    for status, pks in changed.items():
+        for chunk in _chunks(pks):
+            Invoice.objects.filter(pk__in=chunk).update(status=status)
+
+
+@transaction.atomic
+def ledger_book_many(
+    *, bookings: list[Booking], by: User | None = None
+) -> dict[tuple[str, str], LedgerEntry]:
+    """Book many at once, each at most once: returns the new entries by (source, external_id).
+
+    Locks every invoice involved (in primary key order, so two runs cannot deadlock), leaves out
+    what was booked before, inserts the rest in bulk and refreshes the invoices' statuses.
+    Every other booking locks its invoice first, so nothing can slip in between check and insert.
+    """
+    wanted: dict[tuple[str, str], Booking] = {}
+    for booking in bookings:
+        if isinstance(booking.amount, float):
+            raise TypeError("amount must be Decimal")
+        if round_money(booking.amount) == 0:
+            raise FinanceError("Een boeking van € 0,00 is niet mogelijk.")
+        wanted.setdefault((booking.source, booking.external_id), booking)
+    if not wanted:
+        return {}
+    invoice_ids = sorted({b.invoice_id for b in wanted.values()})
+    for chunk in _chunks(invoice_ids):
+        locked = Invoice.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+        list(locked.values_list("pk", flat=True))
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in wanted:
+        by_source.setdefault(source, []).append(external_id)
+    for source, external_ids in by_source.items():
+        for chunk in _chunks(external_ids):
+            booked = LedgerEntry.objects.filter(source=source, external_id__in=chunk)
+            for found in booked.values_list("external_id", flat=True):
+                wanted.pop((source, found), None)
+    entries = [
+        LedgerEntry(
+            invoice_id=b.invoice_id,
+            kind=b.kind,
+            source=b.source,
+            external_id=b.external_id,
+            amount=round_money(b.amount),
+            booked_on=b.booked_on,
+            note=b.note[:300],
+            reverses_id=b.reverses_id,
+            created_by=by,
+        )
+        for b in wanted.values()
+    ]
+    created = LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+    invoices_refresh_status(b.invoice_id for b in wanted.values())
+    return {(e.source, e.external_id): e for e in created}

@@ -1,72 +1,630 @@
-"""Placeholder until this module is written."""
+"""The coordinator's pages: the member register, one member, one household, the buurten."""
 
-from django.http import HttpResponse
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
 
+from .. import selectors, services
+from ..exports import members_csv_response, members_xlsx_response
+from ..filters import MemberFilterForm
+from ..forms import (
+    AddressForm,
+    BuurtForm,
+    HouseholdAddressForm,
+    HouseholdPickForm,
+    HouseholdSearchForm,
+    MemberForm,
+    MoveForm,
+    PaperConsentForm,
+    PostcodeRangeForm,
+    StatusChangeForm,
+)
+from ..models import Buurt, Consent, Household, Member, Move, PostcodeRange
+from ..selectors import household_for_user, member_for_user
+from ..services import (
+    MembershipError,
+    buurt_create,
+    consent_record,
+    consent_texts_current,
+    household_change_address,
+    member_change_status,
+    member_enrol,
+    member_move_out,
+    member_update,
+    postcode_range_add,
+    postcode_range_remove,
+)
 
-@role_required(Role.ADMIN)
-def member_list(request, *args, **kwargs):
-    return HttpResponse(status=501)
+# The member list and its exports --------------------------------------------------------------
 
-
-@role_required(Role.ADMIN)
-def member_export_csv(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def member_export_xlsx(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def member_create(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def member_detail(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def member_edit(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def member_status(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def member_move(request, *args, **kwargs):
-    return HttpResponse(status=501)
-
-
-@role_required(Role.ADMIN)
-def household_detail(request, *args, **kwargs):
-    return HttpResponse(status=501)
+# The sortable column headers: (column, label, sort key, reverse sort key or None).
+_MEMBER_LIST_SORTS = [
+    ("number", _("Lidnummer"), "number", "-number"),
+    ("name", _("Naam"), "name", "-name"),
+    ("postcode", _("Postcode"), "postcode", None),
+    ("joined", _("Lid sinds"), "joined", None),
+]
 
 
-@role_required(Role.ADMIN)
-def household_edit(request, *args, **kwargs):
-    return HttpResponse(status=501)
+def _query_string(params, **changes) -> str:
+    """The current filters as a query string, with some values changed and the page dropped."""
+    query = params.copy()
+    query.pop("page", None)
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
 
 
-@role_required(Role.ADMIN)
-def buurt_list(request, *args, **kwargs):
-    return HttpResponse(status=501)
+def _filtered_members(request):
+    form = MemberFilterForm(request.GET or None)
+    return form, selectors.member_list(**form.filters())
 
 
-@role_required(Role.ADMIN)
-def buurt_detail(request, *args, **kwargs):
-    return HttpResponse(status=501)
+def _url_pattern(name: str) -> str:
+    """'/leden/{}/' for a URL that takes one pk: reversed once per page instead of per row."""
+    slot = "9876543210"
+    return reverse(name, args=[int(slot)]).replace(slot, "{}")
 
 
-@role_required(Role.ADMIN)
-def postcode_range_delete(request, *args, **kwargs):
-    return HttpResponse(status=501)
+# What a row of the list shows: plain values, no model instances (a page renders ~3× faster).
+_MEMBER_ROW_FIELDS = (
+    "pk",
+    "number",
+    "given_name",
+    "tussenvoegsel",
+    "family_name",
+    "status",
+    "joined_on",
+    "email",
+    "phone",
+    "household_id",
+    "household__street",
+    "household__house_number",
+    "household__house_number_addition",
+    "household__postcode",
+    "household__buurt__name",
+)
 
+
+def _member_rows(values) -> list[dict]:
+    """One plain dict per table row, from `.values(*_MEMBER_ROW_FIELDS)`."""
+    statuses = {value: str(label) for value, label in Member.Status.choices}
+    outside = gettext("Buiten werkgebied")
+    member_url = _url_pattern("members:member_detail")
+    household_url = _url_pattern("members:household_detail")
+    full_name = Member.full_name.fget
+    house_number_full = Household.house_number_full.fget
+    rows = []
+    for v in values:
+        address = SimpleNamespace(
+            house_number=v["household__house_number"],
+            house_number_addition=v["household__house_number_addition"],
+        )
+        joined = v["joined_on"]
+        rows.append(
+            {
+                "number": v["number"],
+                "name": full_name(SimpleNamespace(**v)),
+                "url": member_url.format(v["pk"]),
+                "address": f"{v['household__street']} {house_number_full(address)}",
+                "household_url": household_url.format(v["household_id"]),
+                "postcode": v["household__postcode"],
+                "buurt": v["household__buurt__name"] or outside,
+                "status": v["status"],
+                "status_label": statuses.get(v["status"], v["status"]),
+                "joined_on": date_format(joined, "SHORT_DATE_FORMAT") if joined else "",
+                "email": v["email"],
+                "phone": v["phone"],
+            }
+        )
+    return rows
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def member_list(request):
+    """Search, filter, sort and page through the register; a fixed handful of queries."""
+    form, members = _filtered_members(request)
+    sort = form.filters()["sort"]
+    paginator = Paginator(members.values(*_MEMBER_ROW_FIELDS), settings.COOP_MEMBER_LIST_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    headers = {}
+    for column, label, ascending, descending in _MEMBER_LIST_SORTS:
+        aria_sort = ""
+        target = ascending
+        if sort == ascending:
+            aria_sort = "ascending"
+            target = descending or ascending
+        elif sort == descending:
+            aria_sort = "descending"
+        headers[column] = {
+            "label": str(label),
+            "aria_sort": aria_sort,
+            "query": _query_string(request.GET, sort=target),
+        }
+    return render(
+        request,
+        "members/member_list.html",
+        {
+            "form": form,
+            "current": form.filters(),
+            "selects": form.select_options(),
+            "page": page,
+            "rows": _member_rows(page.object_list),
+            "paginator": paginator,
+            "headers": headers,
+            "filter_query": _query_string(request.GET),
+            "is_filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+            "can_register": request.user.has_role(Role.COORDINATOR),
+        },
+    )
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def member_export_csv(request):
+    """The filtered list (all pages) as CSV, streamed so memory stays flat."""
+    _form, members = _filtered_members(request)
+    return members_csv_response(members)
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def member_export_xlsx(request):
+    """The filtered list (all pages) as an Excel workbook."""
+    _form, members = _filtered_members(request)
+    return members_xlsx_response(members)
+
+
+# One member, one household, buurten ---------------------------------------------------------
+
+OUTSIDE_AREA_WARNING = _(
+    "Dit adres valt buiten het werkgebied: de postcode hoort bij geen enkele buurt. "
+    "Klopt de postcode? Voeg hem dan zo nodig toe aan een buurt."
+)
+
+
+def _warn_if_outside_area(request, household: Household) -> None:
+    if household.buurt_id is None:
+        messages.warning(request, OUTSIDE_AREA_WARNING)
+
+
+def _is_email_clash(error: IntegrityError) -> bool:
+    """The database refused a second member with the same e-mail (two people saving at once)."""
+    return "member_email_ci_unique" in str(error)
+
+
+EMAIL_CLASH = _("Er is al een lid met dit e-mailadres. Laat het veld leeg of kies een ander adres.")
+
+
+def _household_search(request, *, exclude: Household | None = None):
+    """The address search of the register and move pages, read from the query string."""
+    form = HouseholdSearchForm(request.GET if "zoek_postcode" in request.GET else None)
+    results = None
+    if form.is_bound and form.is_valid():
+        results = selectors.household_search(
+            postcode=form.cleaned_data["zoek_postcode"],
+            house_number=form.cleaned_data["zoek_huisnummer"],
+        )
+        if exclude is not None:
+            results = [household for household in results if household.pk != exclude.pk]
+    return form, results
+
+
+def _household_from_query(request, *, exclude: Household | None = None) -> Household | None:
+    value = request.GET.get("huishouden", "")
+    if not value.isdigit() or (exclude is not None and int(value) == exclude.pk):
+        return None
+    return Household.objects.select_related("buurt").filter(pk=int(value)).first()
+
+
+def _chosen_household(form: HouseholdPickForm) -> Household | None:
+    if form.is_bound:
+        return getattr(form, "cleaned_data", {}).get("household")
+    return form.initial.get("household")
+
+
+def _household_residents(household: Household | None) -> list[Member]:
+    if household is None:
+        return []
+    return list(household.members.current().order_by("sort_name"))
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def member_create(request):
+    """Register a resident, also one without e-mail, at a known address or a new one."""
+    texts = consent_texts_current()
+    if request.method == "POST":
+        pick = HouseholdPickForm(request.POST)
+        form = MemberForm(request.POST)
+        address_form = AddressForm(request.POST, prefix="adres")
+        consent_form = PaperConsentForm(request.POST, prefix="papier", texts=texts, required=False)
+        forms_valid = [pick.is_valid(), form.is_valid(), consent_form.is_valid()]
+        household = _chosen_household(pick)
+        if household is None:
+            forms_valid.append(address_form.is_valid())
+        if all(forms_valid):
+            try:
+                member = member_enrol(
+                    person=form.person(),
+                    household=household,
+                    address=None if household else address_form.address(),
+                    paper_consents=list(consent_form.cleaned_data["consent_texts"]),
+                    by=request.user,
+                )
+            except MembershipError as error:
+                form.add_error(None, str(error))
+            except IntegrityError as error:
+                if not _is_email_clash(error):
+                    raise
+                form.add_error("email", EMAIL_CLASH)
+            else:
+                messages.success(
+                    request,
+                    gettext("%(name)s is ingeschreven met lidnummer %(number)s.")
+                    % {"name": member.full_name, "number": member.number},
+                )
+                _warn_if_outside_area(request, member.household)
+                return redirect("members:member_detail", pk=member.pk)
+    else:
+        household = _household_from_query(request)
+        pick = HouseholdPickForm(initial={"household": household})
+        form = MemberForm()
+        address_form = AddressForm(prefix="adres")
+        consent_form = PaperConsentForm(prefix="papier", texts=texts, required=False)
+    search_form, results = _household_search(request)
+    return render(
+        request,
+        "members/member_create.html",
+        {
+            "has_errors": request.method == "POST",
+            "form": form,
+            "pick": pick,
+            "household": household,
+            "residents": _household_residents(household),
+            "address_form": address_form,
+            "consent_form": consent_form,
+            "search_form": search_form,
+            "results": results,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+@require_http_methods(["GET", "POST"])
+def member_detail(request, pk: int):
+    """Everything about one member; coordinators may also record a consent given on paper."""
+    member = member_for_user(request.user, pk)
+    can_edit = request.user.has_role(Role.COORDINATOR)
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    consent_form = None
+    if can_edit:
+        given = set(
+            member.consents.filter(withdrawn_at__isnull=True).values_list(
+                "consent_text_id", flat=True
+            )
+        )
+        open_texts = [text for text in consent_texts_current() if text.pk not in given]
+        if open_texts:
+            consent_form = PaperConsentForm(
+                request.POST if request.method == "POST" else None,
+                prefix="papier",
+                texts=open_texts,
+            )
+    if request.method == "POST":
+        if consent_form is None:
+            messages.info(request, gettext("Alle toestemmingen zijn al vastgelegd."))
+            return redirect("members:member_detail", pk=member.pk)
+        if consent_form.is_valid():
+            with transaction.atomic():
+                for text in consent_form.cleaned_data["consent_texts"]:
+                    consent_record(
+                        member=member, consent_text=text, via=Consent.Via.PAPER, by=request.user
+                    )
+            messages.success(request, gettext("De toestemming op papier is vastgelegd."))
+            return redirect("members:member_detail", pk=member.pk)
+    household = member.household
+    return render(
+        request,
+        "members/member_detail.html",
+        {
+            "member": member,
+            "household": household,
+            "housemates": household.members.exclude(pk=member.pk).order_by("sort_name"),
+            "status_changes": member.status_changes.select_related("changed_by"),
+            "moves": member.moves.select_related("recorded_by"),
+            "address_changes": household.address_changes.select_related("recorded_by"),
+            "consents": member.consents.select_related("consent_text", "recorded_by"),
+            "consent_form": consent_form,
+            "can_edit": can_edit,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def member_edit(request, pk: int):
+    member = member_for_user(request.user, pk)
+    form = MemberForm(request.POST or None, member=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_update(member=member, person=form.person(), by=request.user)
+        except MembershipError as error:
+            form.add_error(None, str(error))
+        except IntegrityError as error:
+            if not _is_email_clash(error):
+                raise
+            form.add_error("email", EMAIL_CLASH)
+        else:
+            messages.success(
+                request,
+                gettext("De gegevens van %(name)s zijn opgeslagen.") % {"name": member.full_name},
+            )
+            return redirect("members:member_detail", pk=member.pk)
+    return render(request, "members/member_edit.html", {"member": member, "form": form})
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def member_status(request, pk: int):
+    """One step in the lifecycle; activating queues the welcome message (e-mail or letter)."""
+    member = member_for_user(request.user, pk)
+    form = None
+    if member.allowed_transitions():
+        form = StatusChangeForm(request.POST or None, member=member)
+    if request.method == "POST" and form is not None and form.is_valid():
+        from_status = member.status
+        try:
+            member = member_change_status(
+                member=member,
+                to_status=form.cleaned_data["to_status"],
+                effective_on=form.cleaned_data["effective_on"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except MembershipError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                gettext("De status van %(name)s is nu: %(status)s.")
+                % {"name": member.full_name, "status": member.get_status_display()},
+            )
+            if from_status == Member.Status.APPLIED and member.status == Member.Status.ACTIVE:
+                if member.email and member.contact_preference == Member.ContactPreference.EMAIL:
+                    notice = gettext("Er gaat een welkomstmail naar %(email)s.") % {
+                        "email": member.email
+                    }
+                else:
+                    notice = gettext("De welkomstbrief staat klaar om te printen bij 'Brieven'.")
+                messages.info(request, notice)
+            return redirect("members:member_detail", pk=member.pk)
+    return render(request, "members/member_status.html", {"member": member, "form": form})
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def member_move(request, pk: int):
+    """The member moves to a known household or to a new address; number and history stay."""
+    member = member_for_user(request.user, pk)
+    if request.method == "POST":
+        form = MoveForm(request.POST)
+        address_form = AddressForm(request.POST, prefix="adres")
+        valid = form.is_valid()
+        target = _chosen_household(form)
+        if valid and (target is not None or address_form.is_valid()):
+            try:
+                if target is not None:
+                    member = services.member_move(
+                        member=member,
+                        to_household=target,
+                        moved_on=form.cleaned_data["moved_on"],
+                        by=request.user,
+                    )
+                else:
+                    member = member_move_out(
+                        member=member,
+                        address=address_form.address(),
+                        moved_on=form.cleaned_data["moved_on"],
+                        by=request.user,
+                    )
+            except MembershipError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    gettext("%(name)s woont nu op %(address)s.")
+                    % {"name": member.full_name, "address": member.household.address_line},
+                )
+                _warn_if_outside_area(request, member.household)
+                return redirect("members:member_detail", pk=member.pk)
+    else:
+        target = _household_from_query(request, exclude=member.household)
+        form = MoveForm(initial={"household": target})
+        address_form = AddressForm(prefix="adres")
+    search_form, results = _household_search(request, exclude=member.household)
+    return render(
+        request,
+        "members/member_move.html",
+        {
+            "has_errors": request.method == "POST",
+            "member": member,
+            "form": form,
+            "household": target,
+            "residents": _household_residents(target),
+            "address_form": address_form,
+            "search_form": search_form,
+            "results": results,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def household_detail(request, pk: int):
+    household = household_for_user(request.user, pk)
+    return render(
+        request,
+        "members/household_detail.html",
+        {
+            "household": household,
+            "members": household.members.order_by("sort_name"),
+            "address_changes": household.address_changes.select_related("recorded_by"),
+            "moves_in": Move.objects.filter(to_household=household).select_related("member"),
+            "can_edit": request.user.has_role(Role.COORDINATOR),
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def household_edit(request, pk: int):
+    """The household moves as a whole: the old address stays in its history."""
+    household = household_for_user(request.user, pk)
+    form = HouseholdAddressForm(request.POST or None, household=household)
+    if request.method == "POST" and form.is_valid():
+        old_address = household.address_line
+        try:
+            household = household_change_address(
+                household=household,
+                address=form.address(),
+                changed_on=form.cleaned_data["changed_on"],
+                by=request.user,
+            )
+        except MembershipError as error:
+            form.add_error(None, str(error))
+        else:
+            if household.address_line == old_address:
+                messages.info(request, gettext("Het adres was al zo. Er is niets veranderd."))
+            else:
+                messages.success(
+                    request,
+                    gettext(
+                        "Het nieuwe adres is opgeslagen. Het oude adres blijft in de geschiedenis."
+                    ),
+                )
+                _warn_if_outside_area(request, household)
+            return redirect("members:household_detail", pk=household.pk)
+    return render(request, "members/household_edit.html", {"household": household, "form": form})
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def buurt_list(request):
+    """The buurten with their postcodes and counts, in a fixed number of queries."""
+    form = BuurtForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            buurt = buurt_create(
+                name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+            )
+        except IntegrityError:
+            form.add_error("name", gettext("Er is al een buurt met deze naam."))
+        else:
+            messages.success(
+                request,
+                gettext("Buurt %(name)s is toegevoegd. Geef nu aan welke postcodes erbij horen.")
+                % {"name": buurt.name},
+            )
+            return redirect("members:buurt_detail", pk=buurt.pk)
+    return render(
+        request,
+        "members/buurt_list.html",
+        {
+            "buurten": selectors.buurten_with_counts(),
+            "outside_count": selectors.members_outside_area_count(),
+            "outside_query": f"buurt={selectors.LIST_BUURT_OUTSIDE}",
+            "form": form,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def buurt_detail(request, pk: int):
+    buurt = get_object_or_404(Buurt, pk=pk)
+    form = PostcodeRangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = postcode_range_add(
+                buurt=buurt, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+            )
+        except MembershipError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                gettext("De postcodes %(range)s horen nu bij buurt %(buurt)s.")
+                % {"range": added, "buurt": buurt.name},
+            )
+            return redirect("members:buurt_detail", pk=buurt.pk)
+    current = [Member.Status.APPLIED, Member.Status.ACTIVE]
+    return render(
+        request,
+        "members/buurt_detail.html",
+        {
+            "buurt": buurt,
+            "ranges": buurt.postcode_ranges.all(),
+            "households_count": buurt.households.count(),
+            "member_households_count": buurt.households.filter(members__status__in=current)
+            .distinct()
+            .count(),
+            "members_count": Member.objects.filter(
+                household__buurt=buurt, status__in=current
+            ).count(),
+            "outside_count": selectors.members_outside_area_count(),
+            "outside_query": f"buurt={selectors.LIST_BUURT_OUTSIDE}",
+            "form": form,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+@require_http_methods(["GET", "POST"])
+def postcode_range_delete(request, pk: int, range_pk: int):
+    """Remove postcodes from a buurt; the households there get their buurt recomputed."""
+    postcode_range = get_object_or_404(
+        PostcodeRange.objects.select_related("buurt"), pk=range_pk, buurt_id=pk
+    )
+    buurt = postcode_range.buurt
+    affected = Household.objects.filter(
+        buurt=buurt, postcode__gte=postcode_range.start, postcode__lte=postcode_range.end
+    ).count()
+    if request.method == "POST":
+        try:
+            postcode_range_remove(postcode_range=postcode_range)
+        except MembershipError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                gettext("De postcodes %(range)s horen niet meer bij buurt %(buurt)s.")
+                % {"range": postcode_range, "buurt": buurt.name},
+            )
+            if affected:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "%(count)d huishouden valt nu buiten het werkgebied.",
+                        "%(count)d huishoudens vallen nu buiten het werkgebied.",
+                        affected,
+                    )
+                    % {"count": affected},
+                )
+        return redirect("members:buurt_detail", pk=buurt.pk)
+    return render(
+        request,
+        "members/postcode_range_delete.html",
+        {"buurt": buurt, "postcode_range": postcode_range, "affected": affected},
+    )

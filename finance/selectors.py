@@ -1,0 +1,220 @@
+"""Reads for the finance pages. Each list is one query plus a fixed number of totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from coop.accounts.models import User
+from coop.lib.money import ZERO
+from members.models import Household
+from members.selectors import own_member
+
+from .models import Invoice, LedgerEntry
+
+OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID)
+# Money that actually moved: payments minus reversals and refunds. Credits and write-offs did not.
+MONEY_KINDS = (LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.REFUND)
+_MONEY = DecimalField(max_digits=12, decimal_places=2)
+
+
+def _booked(kinds: tuple[str, ...] | None = None) -> Coalesce:
+    entries = LedgerEntry.objects.filter(invoice=OuterRef("pk"))
+    if kinds is not None:
+        entries = entries.filter(kind__in=kinds)
+    summed = entries.order_by().values("invoice").annotate(s=Sum("amount")).values("s")
+    return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+def invoices_with_balance(invoices: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
+    """Invoices annotated with `booked` (all entries), `paid` (money that moved) and `balance`."""
+    invoices = Invoice.objects.all() if invoices is None else invoices
+    return invoices.annotate(booked=_booked(), paid=_booked(MONEY_KINDS)).annotate(
+        balance=Coalesce("total", Value(ZERO), output_field=_MONEY)
+        - Coalesce("booked", Value(ZERO), output_field=_MONEY)
+    )
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    year: int | None = None
+    status: str = ""
+    kind: str = ""
+    buurt: int | None = None
+    q: str = ""
+
+
+def invoice_search(filters: InvoiceFilter) -> QuerySet[Invoice]:
+    invoices = Invoice.objects.all()
+    if filters.year:
+        invoices = invoices.filter(year=filters.year)
+    if filters.status:
+        invoices = invoices.filter(status=filters.status)
+    if filters.kind:
+        invoices = invoices.filter(kind=filters.kind)
+    if filters.buurt:
+        invoices = invoices.filter(household__buurt_id=filters.buurt)
+    q = " ".join(filters.q.split())
+    if q:
+        invoices = invoices.filter(Q(number__icontains=q) | Q(recipient_name__icontains=q))
+    return invoices
+
+
+def invoice_list(filters: InvoiceFilter) -> QuerySet[Invoice]:
+    return invoices_with_balance(invoice_search(filters)).select_related(
+        "household__buurt", "credited_invoice"
+    )
+
+
+def invoice_totals(invoices: QuerySet[Invoice]) -> dict[str, Any]:
+    """Count, net invoiced (credit notes subtract), paid, and still open: two queries in all."""
+    plain = invoices.order_by().values("pk")
+    is_open = Q(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES)
+    totals = Invoice.objects.filter(pk__in=plain).aggregate(
+        count=Count("pk"),
+        invoiced=Coalesce(Sum("total"), Value(ZERO), output_field=_MONEY),
+        open_invoiced=Coalesce(Sum("total", filter=is_open), Value(ZERO), output_field=_MONEY),
+    )
+    booked = LedgerEntry.objects.filter(invoice__in=plain).aggregate(
+        paid=Coalesce(
+            Sum("amount", filter=Q(kind__in=MONEY_KINDS)), Value(ZERO), output_field=_MONEY
+        ),
+        open_booked=Coalesce(
+            Sum(
+                "amount",
+                filter=Q(invoice__kind=Invoice.Kind.INVOICE, invoice__status__in=OPEN_STATUSES),
+            ),
+            Value(ZERO),
+            output_field=_MONEY,
+        ),
+    )
+    return {
+        "count": totals["count"] or 0,
+        "total": totals["invoiced"],
+        "paid": booked["paid"],
+        "balance": totals["open_invoiced"] - booked["open_booked"],
+    }
+
+
+def finance_overview(*, year: int) -> dict[str, Any]:
+    """The figures on the treasurer's front page."""
+    invoices = Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
+    open_invoices = invoices.filter(status__in=OPEN_STATUSES).values("pk")
+    open_total = (
+        invoices.filter(status__in=OPEN_STATUSES).aggregate(s=Sum("total"))["s"] or ZERO
+    ) - (
+        LedgerEntry.objects.filter(invoice__in=open_invoices).aggregate(s=Sum("amount"))["s"]
+        or ZERO
+    )
+    paid_this_year = (
+        LedgerEntry.objects.filter(booked_on__year=year, kind__in=MONEY_KINDS).aggregate(
+            s=Sum("amount")
+        )["s"]
+        or ZERO
+    )
+    counts = dict(
+        invoices.filter(year=year)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    per_status = [(value, label, counts.get(value, 0)) for value, label in Invoice.Status.choices]
+    return {
+        "year": year,
+        "open_total": open_total,
+        "open_count": invoices.filter(status__in=OPEN_STATUSES).count(),
+        "paid_this_year": paid_this_year,
+        "per_status": per_status,
+    }
+
+
+def ledger_entries_for(invoices: QuerySet[Invoice]) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(invoice__in=invoices.order_by().values("pk"))
+        .select_related("invoice")
+        .order_by("booked_on", "pk")
+    )
+
+
+def household_invoices(household: Household) -> QuerySet[Invoice]:
+    return invoices_with_balance(Invoice.objects.filter(household=household)).select_related(
+        "credited_invoice"
+    )
+
+
+# Paid or not, for coordinators ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuesStatus:
+    """Whether a household paid its contribution of a year. No amounts of payments, no bank details."""
+
+    household_id: int
+    status: str  # an Invoice.Status value, or "none" when there is no contribution invoice
+    number: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.status == "none":
+            return str(_("Geen factuur"))
+        return str(Invoice.Status(self.status).label)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == Invoice.Status.PAID
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def household_dues_status(
+    household_ids: list[int] | set[int] | tuple[int, ...], year: int
+) -> dict[int, DuesStatus]:
+    """For each household id: the status of its contribution invoice for `year` (one query)."""
+    ids = list(household_ids)
+    found = {
+        household_id: DuesStatus(household_id, status, number)
+        for household_id, status, number in Invoice.objects.filter(
+            kind=Invoice.Kind.INVOICE, dues_year=year, household_id__in=ids
+        ).values_list("household_id", "status", "number")
+    }
+    return {pk: found.get(pk, DuesStatus(pk, "none")) for pk in ids}
+
+
+# Members: their own household only --------------------------------------------------------------
+
+
+def invoices_for_user(user: User) -> QuerySet[Invoice]:
+    """The invoices of the user's own household; nothing for someone who is no member."""
+    own = own_member(user)
+    if own is None:
+        return Invoice.objects.none()
+    return invoices_with_balance(
+        Invoice.objects.filter(household_id=own.household_id)
+    ).select_related("credited_invoice")
+
+
+def invoice_for_user(user: User, pk: int) -> Invoice:
+    """One invoice of the user's own household; 404 for any other."""
+    try:
+        return invoices_for_user(user).get(pk=pk)
+    except Invoice.DoesNotExist:
+        raise Http404 from None
+
+
+def invoice_for_treasurer(pk: int) -> Invoice:
+    try:
+        return (
+            invoices_with_balance(Invoice.objects.filter(pk=pk))
+            .select_related("household__buurt", "credited_invoice", "scheme")
+            .get()
+        )
+    except Invoice.DoesNotExist:
+        raise Http404 from None

@@ -1,0 +1,168 @@
+"""Forms for mandates, direct debit batches, bank statements and reminders. They only check
+input; the services in finance/services/ decide and save."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+
+from .models import Invoice, Mandate
+from .services import FinanceError
+from .services.sepa import iban_validate, mandate_reference_validate
+from .services.statement_files import MAX_FILE_BYTES
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _clean_iban(value: str) -> str:
+    try:
+        return str(iban_validate(value).compact)
+    except FinanceError as exc:
+        raise forms.ValidationError(str(exc)) from None
+
+
+class MandateSignForm(forms.Form):
+    """The member's own mandate: name, IBAN and an explicit yes to the mandate text."""
+
+    account_holder = forms.CharField(
+        label=_("Naam van de rekeninghouder"),
+        max_length=70,
+        help_text=_("Zoals die bij de bank bekend is."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    iban = forms.CharField(
+        label=_("Rekeningnummer (IBAN)"),
+        max_length=42,
+        help_text=_("Staat op uw bankpas en bankafschrift, bijvoorbeeld NL91 ABNA 0417 1643 00."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "text"}
+        ),
+    )
+    consent = forms.BooleanField(
+        label=_("Ja, ik geef deze toestemming voor automatische incasso."),
+        required=True,
+        error_messages={"required": _("Zet een vinkje om toestemming te geven.")},
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "mandate-text"}),
+    )
+
+    def clean_iban(self):
+        return _clean_iban(self.cleaned_data["iban"])
+
+
+class PaperMandateForm(forms.Form):
+    """A signed paper mandate, typed in by a coordinator or the treasurer."""
+
+    member_number = forms.IntegerField(
+        label=_("Lidnummer"),
+        min_value=1,
+        help_text=_("Van een lid van het huishouden dat betaalt."),
+    )
+    account_holder = forms.CharField(label=_("Naam van de rekeninghouder"), max_length=70)
+    iban = forms.CharField(label=_("Rekeningnummer (IBAN)"), max_length=42)
+    bic = forms.CharField(
+        label=_("BIC"), max_length=11, required=False, help_text=_("Leeg laten: wij zoeken hem op.")
+    )
+    signed_on = forms.DateField(label=_("Getekend op"), widget=DateInput())
+    reference = forms.CharField(
+        label=_("Kenmerk op het formulier"),
+        max_length=35,
+        required=False,
+        help_text=_("Leeg laten: wij maken een kenmerk, bijvoorbeeld WKC-123-1."),
+    )
+
+    def clean_member_number(self):
+        number = self.cleaned_data["member_number"]
+        member = Member.objects.select_related("household").filter(number=number).first()
+        if member is None:
+            raise forms.ValidationError(_("Er is geen lid met dit nummer."))
+        self.member = member
+        return number
+
+    def clean_iban(self):
+        return _clean_iban(self.cleaned_data["iban"])
+
+    def clean_reference(self):
+        reference = self.cleaned_data["reference"].strip()
+        if not reference:
+            return ""
+        try:
+            return mandate_reference_validate(reference)
+        except FinanceError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class MandateFilterForm(forms.Form):
+    q = forms.CharField(label=_("Zoek op naam, kenmerk of lidnummer"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Alle"))] + list(Mandate.Status.choices)
+    )
+
+
+class BatchCreateForm(forms.Form):
+    collection_date = forms.DateField(
+        label=_("Incassodatum"),
+        widget=DateInput(),
+        help_text=_(
+            "Minstens 14 dagen vooruit, op een werkdag: leden krijgen eerst een vooraankondiging."
+        ),
+    )
+
+
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Bankafschrift"),
+        help_text=_(
+            "Het dagafschrift van uw bank als CAMT.053 (XML) of MT940. "
+            "Hetzelfde bestand twee keer inlezen kan geen kwaad."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_("Dit bestand is te groot (meer dan 100 MB)."))
+        return upload
+
+
+class ResolveForm(forms.Form):
+    invoice_number = forms.CharField(
+        label=_("Factuurnummer"), max_length=20, help_text=_("Bijvoorbeeld 2026-000123.")
+    )
+
+    def clean_invoice_number(self):
+        number = self.cleaned_data["invoice_number"].strip()
+        invoice = Invoice.objects.filter(number=number).first()
+        if invoice is None:
+            raise forms.ValidationError(
+                _("Er is geen factuur met nummer %(number)s.") % {"number": number}
+            )
+        self.invoice = invoice
+        return number
+
+
+class IgnoreForm(forms.Form):
+    note = forms.CharField(
+        label=_("Waarom geen factuur?"),
+        max_length=300,
+        required=False,
+        help_text=_("Bijvoorbeeld: bankkosten, een gift."),
+    )
+
+
+class ReminderSettingsForm(forms.Form):
+    first_reminder_days = forms.IntegerField(
+        label=_("Eerste herinnering: dagen na de vervaldatum"), min_value=1, max_value=365
+    )
+    second_reminder_days = forms.IntegerField(
+        label=_("Tweede herinnering: dagen na de eerste"), min_value=1, max_value=365
+    )
+    call_list_days = forms.IntegerField(
+        label=_("Op de bellijst: dagen na de tweede herinnering"), min_value=1, max_value=365
+    )

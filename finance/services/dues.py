@@ -1,0 +1,534 @@
+"""Contribution schemes and the yearly dues run (contributierun).
+
+Rules of the run, in one place:
+
+- Who is charged for year Y: members with status *active* at the moment of the run who joined on or
+  before 31 December of Y. Applied members (not yet accepted) and ended members are not charged.
+- Per household, members are ranked by joining date (then member number). The first member on the
+  standard rate pays `first_member_amount`, every further standard member `further_member_amount`.
+  Members on the reduced rate pay `reduced_amount` wherever they rank. Free members (honorary) are
+  left off the invoice and listed as skipped in the preview.
+- A member joins "mid-year" when they joined in Y after January. The scheme decides: full amount,
+  nothing that year, or per remaining month: amount × (13 − joining month) / 12, rounded half up to
+  cents. The joining month counts, so joining in March is 10 months; January is a full year.
+- A household whose total is € 0,00 gets no invoice. A household gets at most one contribution
+  invoice per year (a database constraint). Running again only adds invoices for households that
+  have none yet; a new member in a household that already has one is listed in the preview for the
+  treasurer (no automatic extra invoice). A member already on a contribution invoice of the year
+  (for example in their previous household) is not charged again.
+- Invoice numbers come from the yearly sequence of the issue date (`invoice_number_next`), drawn in
+  one block inside the run's transaction: a rolled-back run leaves no gap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coop.accounts.models import User
+from coop.core.services import sequence_next
+from coop.lib.money import ZERO, format_money, round_money
+from members.models import Member
+
+from ..models import ContributionScheme, Invoice, InvoiceLine, MemberRate
+from . import FinanceError
+
+SCHEME_FIELDS = (
+    "first_member_amount",
+    "further_member_amount",
+    "reduced_amount",
+    "mid_year",
+    "due_days",
+    "description",
+)
+MONEY_FIELDS = ("first_member_amount", "further_member_amount", "reduced_amount")
+YEAR_MIN, YEAR_MAX = 2000, 2100
+MAX_AMOUNT = Decimal("9999.99")
+
+
+# Schemes -----------------------------------------------------------------------------------------
+
+
+def _clean_scheme_values(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(values)
+    for name in MONEY_FIELDS:
+        if name not in cleaned:
+            continue
+        amount = cleaned[name]
+        if isinstance(amount, float):
+            raise TypeError("amounts must be Decimal")
+        if amount is None:
+            raise FinanceError(_("Vul een bedrag in euro's in, bijvoorbeeld 7,50."))
+        amount = round_money(Decimal(amount))
+        if amount < 0:
+            raise FinanceError(_("Een bedrag kan niet negatief zijn."))
+        if amount > MAX_AMOUNT:
+            raise FinanceError(_("Dat bedrag is te hoog voor een contributie."))
+        cleaned[name] = amount
+    if "mid_year" in cleaned and cleaned["mid_year"] not in ContributionScheme.MidYear.values:
+        raise FinanceError(_("Kies hoe iemand betaalt die halverwege het jaar lid wordt."))
+    if "due_days" in cleaned and not 0 <= int(cleaned["due_days"]) <= 365:
+        raise FinanceError(_("De betaaltermijn is 0 tot 365 dagen."))
+    if "description" in cleaned:
+        cleaned["description"] = str(cleaned["description"]).strip()[:140] or "Contributie"
+    return cleaned
+
+
+@transaction.atomic
+def scheme_create(
+    *,
+    year: int,
+    first_member_amount: Decimal,
+    further_member_amount: Decimal,
+    reduced_amount: Decimal,
+    mid_year: str = ContributionScheme.MidYear.FULL,
+    due_days: int = 30,
+    description: str = "Contributie",
+    by: User | None = None,
+) -> ContributionScheme:
+    if not YEAR_MIN <= int(year) <= YEAR_MAX:
+        raise FinanceError(
+            _("Kies een jaar tussen %(min)s en %(max)s.") % {"min": YEAR_MIN, "max": YEAR_MAX}
+        )
+    values = _clean_scheme_values(
+        {
+            "first_member_amount": first_member_amount,
+            "further_member_amount": further_member_amount,
+            "reduced_amount": reduced_amount,
+            "mid_year": mid_year,
+            "due_days": due_days,
+            "description": description,
+        }
+    )
+    if ContributionScheme.objects.filter(year=year).exists():
+        raise FinanceError(_("Er is al een regeling voor %(year)s.") % {"year": year})
+    try:
+        with transaction.atomic():
+            return ContributionScheme.objects.create(year=year, **values)
+    except IntegrityError:
+        raise FinanceError(_("Er is al een regeling voor %(year)s.") % {"year": year}) from None
+
+
+@transaction.atomic
+def scheme_update(
+    *, scheme: ContributionScheme, by: User | None = None, **changes: Any
+) -> ContributionScheme:
+    """Change a scheme that no dues run has used yet. The year itself is not changed."""
+    unknown = set(changes) - set(SCHEME_FIELDS)
+    if unknown:
+        raise TypeError(f"scheme_update got unknown fields: {sorted(unknown)}")
+    locked = ContributionScheme.objects.select_for_update().get(pk=scheme.pk)
+    if locked.locked_at is not None:
+        raise FinanceError(
+            _(
+                "De regeling voor %(year)s is al gebruikt voor de contributierun en kan niet meer "
+                "worden gewijzigd. Verbeter een factuur met een creditnota."
+            )
+            % {"year": locked.year}
+        )
+    values = _clean_scheme_values(changes)
+    for name, value in values.items():
+        setattr(locked, name, value)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def member_rate_set(
+    *, member: Member, rate: str, reason: str = "", by: User | None = None
+) -> MemberRate:
+    """Put a member on the standard, reduced or free rate. Reduced and free need a reason."""
+    if rate not in MemberRate.Rate.values:
+        raise FinanceError(_("Kies een tarief."))
+    reason = reason.strip()
+    if rate != MemberRate.Rate.STANDARD and not reason:
+        raise FinanceError(_("Geef een reden voor het verlaagde of gratis tarief."))
+    member_rate, _created = MemberRate.objects.update_or_create(
+        member=member, defaults={"rate": rate, "reason": reason[:200]}
+    )
+    return member_rate
+
+
+# The plan: who pays what -------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedLine:
+    member_id: int
+    name: str
+    description: str
+    amount: Decimal
+
+
+@dataclass
+class PlannedInvoice:
+    household_id: int
+    recipient_name: str
+    recipient_email: str
+    language: str
+    street: str
+    house_number: str
+    postcode: str
+    town: str
+    country: str
+    lines: list[PlannedLine] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def address(self) -> str:
+        return f"{self.street} {self.house_number}, {self.postcode} {self.town}"
+
+
+@dataclass
+class Skipped:
+    member_id: int | None
+    household_id: int
+    name: str
+    address: str
+    reason: str
+
+
+@dataclass
+class DuesPreview:
+    """What a run for `year` would do now. `invoices` are the invoices it would create."""
+
+    year: int
+    scheme: ContributionScheme
+    invoices: list[PlannedInvoice]
+    skipped: list[Skipped]
+    new_in_invoiced: list[Skipped]
+    already_invoiced: int
+
+    @property
+    def household_count(self) -> int:
+        return len(self.invoices)
+
+    @property
+    def member_count(self) -> int:
+        return sum(len(invoice.lines) for invoice in self.invoices)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((invoice.total for invoice in self.invoices), ZERO)
+
+
+@dataclass
+class DuesRunResult:
+    year: int
+    created: int
+    lines: int
+    total: Decimal
+    first_number: str = ""
+    last_number: str = ""
+    already_invoiced: int = 0
+
+
+def _full_name(row: dict[str, Any]) -> str:
+    return " ".join(p for p in (row["given_name"], row["tussenvoegsel"], row["family_name"]) if p)
+
+
+def _house_number(row: dict[str, Any]) -> str:
+    addition = row["household__house_number_addition"]
+    number = str(row["household__house_number"])
+    if not addition:
+        return number
+    return f"{number}{'-' if addition[0].isdigit() else ''}{addition}"
+
+
+def _recipient_name(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return _("%(a)s en %(b)s") % {"a": names[0], "b": names[1]}
+    return _("%(name)s en huisgenoten") % {"name": names[0]}
+
+
+def _remaining_months(joined_on: dt.date) -> int:
+    return 13 - joined_on.month
+
+
+def _plan(*, scheme: ContributionScheme) -> DuesPreview:
+    """Work out the run from three queries; shared by the preview and the run itself."""
+    year = scheme.year
+    year_end = dt.date(year, 12, 31)
+    rows = (
+        Member.objects.filter(status__in=[Member.Status.ACTIVE, Member.Status.APPLIED])
+        .values(
+            "pk",
+            "number",
+            "household_id",
+            "given_name",
+            "tussenvoegsel",
+            "family_name",
+            "email",
+            "language",
+            "status",
+            "joined_on",
+            "applied_on",
+            "dues_rate__rate",
+            "dues_rate__reason",
+            "household__street",
+            "household__house_number",
+            "household__house_number_addition",
+            "household__postcode",
+            "household__town",
+            "household__country",
+        )
+        .order_by("household_id", "joined_on", "number")
+    )
+    invoiced: dict[int, str] = dict(
+        Invoice.objects.filter(kind=Invoice.Kind.INVOICE, dues_year=year).values_list(
+            "household_id", "number"
+        )
+    )
+    invoiced_members: dict[int, str] = dict(
+        InvoiceLine.objects.filter(
+            invoice__kind=Invoice.Kind.INVOICE, invoice__dues_year=year, member_id__isnull=False
+        ).values_list("member_id", "invoice__number")
+    )
+
+    invoices: list[PlannedInvoice] = []
+    skipped: list[Skipped] = []
+    new_in_invoiced: list[Skipped] = []
+    mid_year = scheme.mid_year
+    description = scheme.description
+    current: PlannedInvoice | None = None
+    names: list[str] = []
+    standard_count = 0
+
+    def close(planned: PlannedInvoice | None) -> None:
+        if planned is None:
+            return
+        if not planned.lines:
+            return
+        if planned.total <= 0:
+            skipped.append(
+                Skipped(
+                    None,
+                    planned.household_id,
+                    planned.recipient_name,
+                    planned.address,
+                    _("Totaal € 0,00: geen factuur."),
+                )
+            )
+            return
+        planned.recipient_name = _recipient_name(names)[:300]
+        invoices.append(planned)
+
+    for row in rows:
+        household_id = row["household_id"]
+        name = _full_name(row)
+        address = f"{row['household__street']} {_house_number(row)}, {row['household__postcode']} {row['household__town']}"
+
+        def skip(reason: str, _row=row, _name=name, _address=address) -> None:
+            skipped.append(Skipped(_row["pk"], _row["household_id"], _name, _address, reason))
+
+        if row["status"] == Member.Status.APPLIED:
+            skip(_("Aangemeld, nog geen lid."))
+            continue
+        joined_on = row["joined_on"] or row["applied_on"]
+        if joined_on > year_end:
+            skip(_("Lid sinds %(date)s, na dit jaar.") % {"date": joined_on.strftime("%d-%m-%Y")})
+            continue
+        rate = row["dues_rate__rate"] or MemberRate.Rate.STANDARD
+        if rate == MemberRate.Rate.FREE:
+            reason = row["dues_rate__reason"]
+            skip(_("Gratis lid: %(reason)s") % {"reason": reason} if reason else _("Gratis lid."))
+            continue
+        if row["pk"] in invoiced_members:
+            skip(_("Staat al op factuur %(number)s.") % {"number": invoiced_members[row["pk"]]})
+            continue
+        months = 12
+        if joined_on.year == year and joined_on.month > 1:
+            if mid_year == ContributionScheme.MidYear.NONE:
+                skip(
+                    _("Lid geworden in %(year)s; de regeling rekent dat jaar niets.")
+                    % {"year": year}
+                )
+                continue
+            if mid_year == ContributionScheme.MidYear.PER_MONTH:
+                months = _remaining_months(joined_on)
+        if household_id in invoiced:
+            new_in_invoiced.append(
+                Skipped(
+                    row["pk"],
+                    household_id,
+                    name,
+                    address,
+                    _("Nieuw lid in huishouden met factuur %(number)s.")
+                    % {"number": invoiced[household_id]},
+                )
+            )
+            continue
+
+        if current is None or current.household_id != household_id:
+            close(current)
+            current = PlannedInvoice(
+                household_id=household_id,
+                recipient_name=name,
+                recipient_email=row["email"],
+                language=row["language"] or "nl",
+                street=row["household__street"],
+                house_number=_house_number(row),
+                postcode=row["household__postcode"],
+                town=row["household__town"],
+                country=row["household__country"] or "NL",
+            )
+            names = []
+            standard_count = 0
+        if not current.recipient_email and row["email"]:
+            current.recipient_email = row["email"]
+        names.append(name)
+
+        if rate == MemberRate.Rate.REDUCED:
+            amount, label = scheme.reduced_amount, _("verlaagd tarief")
+        elif standard_count == 0:
+            amount, label = scheme.first_member_amount, _("eerste lid")
+            standard_count += 1
+        else:
+            amount, label = scheme.further_member_amount, _("volgend lid")
+            standard_count += 1
+        if months < 12:
+            amount = round_money(amount * months / 12)
+            label = _("%(label)s, %(months)s maanden") % {"label": label, "months": months}
+        current.lines.append(
+            PlannedLine(
+                member_id=row["pk"],
+                name=name,
+                description=f"{description} {year} – {name} ({label})"[:200],
+                amount=round_money(amount),
+            )
+        )
+    close(current)
+    return DuesPreview(
+        year=year,
+        scheme=scheme,
+        invoices=invoices,
+        skipped=skipped,
+        new_in_invoiced=new_in_invoiced,
+        already_invoiced=len(invoiced),
+    )
+
+
+def _scheme_for(year: int) -> ContributionScheme:
+    try:
+        return ContributionScheme.objects.get(year=year)
+    except ContributionScheme.DoesNotExist:
+        raise FinanceError(
+            _("Er is nog geen contributieregeling voor %(year)s.") % {"year": year}
+        ) from None
+
+
+def dues_run_preview(*, year: int) -> DuesPreview:
+    """Who would get an invoice for `year`, for how much, and who is skipped and why."""
+    return _plan(scheme=_scheme_for(year))
+
+
+@transaction.atomic
+def dues_run_execute(*, year: int, by: User | None = None, batch_size: int = 2000) -> DuesRunResult:
+    """Create the year's contribution invoices. Safe to run again: it only adds what is missing.
+
+    The scheme row is locked for the whole run, so two runs (or a run and an edit of the scheme)
+    take turns; the unique (household, dues_year) constraint backs that up.
+    """
+    try:
+        scheme = ContributionScheme.objects.select_for_update().get(year=year)
+    except ContributionScheme.DoesNotExist:
+        raise FinanceError(
+            _("Er is nog geen contributieregeling voor %(year)s.") % {"year": year}
+        ) from None
+    now = timezone.now()
+    if scheme.locked_at is None:
+        scheme.locked_at = now
+        scheme.save(update_fields=["locked_at"])
+    plan = _plan(scheme=scheme)
+    result = DuesRunResult(
+        year=year, created=0, lines=0, total=ZERO, already_invoiced=plan.already_invoiced
+    )
+    if not plan.invoices:
+        return result
+
+    issued_on = timezone.localdate()
+    due_on = issued_on + dt.timedelta(days=scheme.due_days)
+    number_year = issued_on.year
+    first = sequence_next(name=f"finance.invoice.{number_year}", count=len(plan.invoices))
+    invoices = [
+        Invoice(
+            kind=Invoice.Kind.INVOICE,
+            year=number_year,
+            sequence=first + offset,
+            number=f"{number_year}-{first + offset:06d}",
+            household_id=planned.household_id,
+            scheme=scheme,
+            dues_year=year,
+            recipient_name=planned.recipient_name,
+            recipient_email=planned.recipient_email,
+            street=planned.street,
+            house_number=planned.house_number,
+            postcode=planned.postcode,
+            town=planned.town,
+            country=planned.country,
+            language=planned.language,
+            issued_on=issued_on,
+            due_on=due_on,
+            total=planned.total,
+            status=Invoice.Status.OPEN,
+            created_by=by,
+        )
+        for offset, planned in enumerate(plan.invoices)
+    ]
+    try:
+        with transaction.atomic():
+            Invoice.objects.bulk_create(invoices, batch_size=batch_size)
+            lines = [
+                InvoiceLine(
+                    invoice_id=invoice.pk,
+                    member_id=line.member_id,
+                    description=line.description,
+                    amount=line.amount,
+                    position=position,
+                )
+                for invoice, planned in zip(invoices, plan.invoices, strict=True)
+                for position, line in enumerate(planned.lines, start=1)
+            ]
+            InvoiceLine.objects.bulk_create(lines, batch_size=batch_size * 2)
+    except IntegrityError:
+        # Another process created an invoice for one of these households in the meantime. Undo the
+        # whole run (numbers included) rather than leave a gap or half a run.
+        raise FinanceError(
+            _(
+                "Tegelijk werden er al facturen gemaakt voor dit jaar. Er is niets veranderd; probeer het opnieuw."
+            )
+        ) from None
+    result.created = len(invoices)
+    result.lines = len(lines)
+    result.total = plan.total
+    result.first_number = invoices[0].number
+    result.last_number = invoices[-1].number
+    return result
+
+
+def dues_run_summary(result: DuesRunResult) -> str:
+    """One sentence for the treasurer after a run."""
+    if not result.created:
+        return _(
+            "Geen nieuwe facturen: alle huishoudens hebben al een factuur voor %(year)s of betalen niets."
+        ) % {"year": result.year}
+    return _(
+        "%(count)s facturen gemaakt voor %(year)s (%(first)s tot en met %(last)s), samen %(total)s."
+    ) % {
+        "count": result.created,
+        "year": result.year,
+        "first": result.first_number,
+        "last": result.last_number,
+        "total": format_money(result.total),
+    }

@@ -1,0 +1,444 @@
+"""Reading bank statement files: CAMT.053 (streamed, safely) and MT940 (through `mt-940`).
+
+- XML is read with defusedxml and any DTD is refused (bank files never have one), so external
+  entities and entity-expansion bombs are never expanded. Entries are dropped once read, so a
+  30,000-line statement stays small in memory.
+- A file cut short, in another format, or whose balances do not add up (opening balance plus the
+  booked entries must give the closing balance) raises FinanceError.
+- Every line gets an `entry_key` that is the same in every file it appears in: the account plus
+  the bank's AcctSvcrRef of the entry (and of the transaction inside a batch entry); without those
+  a hash of account, date, amount and references, numbered among identical lines of the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from io import BytesIO
+from xml.etree.ElementTree import ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+import mt940
+from django.utils.translation import gettext as _
+
+from coop.lib.money import ZERO, format_money, round_money
+
+from ..models import BankStatement
+from . import FinanceError
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+CAMT053_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053."
+
+
+@dataclass
+class StatementLine:
+    entry_key: str
+    booking_date: dt.date
+    amount: Decimal  # positive: money in
+    counterparty_name: str = ""
+    counterparty_iban: str = ""
+    remittance: str = ""
+    end_to_end_id: str = ""
+    mandate_reference: str = ""
+    return_reason: str = ""
+    batch_reference: str = ""  # PmtInfId / MsgId of a batch booked as one line
+    currency: str = "EUR"
+
+
+@dataclass
+class ParsedStatement:
+    format: str
+    statement_id: str = ""
+    account_iban: str = ""
+    lines: list[StatementLine] = field(default_factory=list)
+    not_booked: int = 0  # pending or information-only entries, left for a later statement
+
+
+def _key(value: str) -> str:
+    return value if len(value) <= 200 else "h:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _hashed_key(account: str, parts: list[str], seen: Counter) -> str:
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+    seen[digest] += 1
+    return f"{account}:h:{digest}:{seen[digest]}"
+
+
+def _amount(text: str | None) -> Decimal:
+    try:
+        return round_money(Decimal((text or "").strip()))
+    except InvalidOperation:
+        raise FinanceError(
+            _("Een bedrag in het bestand is onleesbaar: %(v)s") % {"v": text}
+        ) from None
+
+
+def _date(text: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat((text or "")[:10])
+    except ValueError:
+        raise FinanceError(
+            _("Een datum in het bestand is onleesbaar: %(v)s") % {"v": text}
+        ) from None
+
+
+def statement_detect_format(content: bytes) -> str:
+    head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return BankStatement.Format.CAMT053
+    text = head.decode("latin-1")
+    if re.search(r"^:20:", text, re.M) and re.search(r"^:(25|28C|60F|60M):", text, re.M):
+        return BankStatement.Format.MT940
+    if head.startswith(b"{1:") and b":20:" in content[:8192]:
+        return BankStatement.Format.MT940
+    raise FinanceError(
+        _(
+            "Dit bestand is geen bankafschrift dat wij kunnen lezen. Download bij uw bank het "
+            "afschrift als CAMT.053 (XML) of MT940."
+        )
+    )
+
+
+class _Camt:
+    """Streaming CAMT.053 reader: one Ntry at a time, dropped after reading."""
+
+    def __init__(self, content: bytes):
+        self.content = content
+        self.ns = ""
+        self.result = ParsedStatement(format=BankStatement.Format.CAMT053)
+        self.seen_hashes: Counter = Counter()
+        self.seen_keys: Counter = Counter()
+        self._paths: dict[str, str] = {}
+
+    def q(self, path: str) -> str:
+        """'Refs/EndToEndId' -> '{ns}Refs/{ns}EndToEndId', cached (asked for many times)."""
+        qualified = self._paths.get(path)
+        if qualified is None:
+            qualified = self._paths[path] = "/".join(
+                f"{{{self.ns}}}{part}" for part in path.split("/")
+            )
+        return qualified
+
+    def text(self, element, *paths: str) -> str:
+        for path in paths:
+            value = element.findtext(self.q(path))
+            if value and value.strip():
+                return value.strip()
+        return ""
+
+    def parse(self) -> ParsedStatement:
+        stack: list[str] = []
+        statement = None
+        account = ""
+        balances: dict[str, Decimal] = {}
+        booked_sum = ZERO
+        statements = 0
+        try:
+            for event, element in SafeET.iterparse(
+                BytesIO(self.content), events=("start", "end"), forbid_dtd=True
+            ):
+                tag = element.tag.rsplit("}", 1)[-1]
+                if event == "start":
+                    if not stack:
+                        namespace = (
+                            element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
+                        )
+                        if not namespace.startswith(CAMT053_NAMESPACE):
+                            raise FinanceError(
+                                _(
+                                    "Dit XML-bestand is geen CAMT.053-bankafschrift "
+                                    "(gevonden: %(ns)s). "
+                                    "Download bij uw bank het dagafschrift als CAMT.053."
+                                )
+                                % {"ns": namespace or tag}
+                            )
+                        self.ns = namespace
+                    stack.append(tag)
+                    if tag == "Stmt":
+                        statement, account, balances, booked_sum = element, "", {}, ZERO
+                        statements += 1
+                    continue
+                stack.pop()
+                parent = stack[-1] if stack else ""
+                if parent == "Stmt" and tag == "Id" and not self.result.statement_id:
+                    self.result.statement_id = (element.text or "").strip()[:100]
+                elif parent == "Stmt" and tag == "Acct":
+                    account = self.text(element, "Id/IBAN", "Id/Othr/Id")
+                    self.result.account_iban = self.result.account_iban or account[:34]
+                elif parent == "Stmt" and tag == "Bal":
+                    code = self.text(element, "Tp/CdOrPrtry/Cd")
+                    amount = _amount(self.text(element, "Amt"))
+                    if self.text(element, "CdtDbtInd") == "DBIT":
+                        amount = -amount
+                    balances.setdefault(code, amount)
+                    statement.remove(element)
+                elif parent == "Stmt" and tag == "Ntry":
+                    booked_sum += self.entry(element, account)
+                    statement.remove(element)
+                elif tag == "Stmt":
+                    opening = balances.get("OPBD", balances.get("PRCD"))
+                    closing = balances.get("CLBD")
+                    if (
+                        opening is not None
+                        and closing is not None
+                        and opening + booked_sum != closing
+                    ):
+                        raise FinanceError(
+                            _(
+                                "De saldi van dit afschrift kloppen niet met de regels (begin "
+                                "%(open)s, eind %(close)s, regels samen %(sum)s). Het bestand is "
+                                "misschien niet compleet; download het opnieuw bij de bank."
+                            )
+                            % {
+                                "open": format_money(opening),
+                                "close": format_money(closing),
+                                "sum": format_money(booked_sum),
+                            }
+                        )
+                    statement = None
+        except (
+            defusedxml.DTDForbidden,
+            defusedxml.EntitiesForbidden,
+            defusedxml.ExternalReferenceForbidden,
+        ):
+            raise FinanceError(
+                _(
+                    "Dit bestand bevat XML-onderdelen die een bankafschrift nooit heeft "
+                    "(een DTD of "
+                    "entiteiten). Uit veiligheid lezen wij het niet in. Download het afschrift "
+                    "opnieuw bij de bank."
+                )
+            ) from None
+        except ParseError as exc:
+            raise FinanceError(
+                _(
+                    "Dit bestand is geen geldig of geen compleet XML-bestand (%(error)s). "
+                    "Misschien "
+                    "is het niet helemaal gedownload; probeer het opnieuw."
+                )
+                % {"error": exc}
+            ) from None
+        if not statements:
+            raise FinanceError(_("Er staat geen afschrift in dit bestand."))
+        return self.result
+
+    def entry(self, ntry, account: str) -> Decimal:
+        """Read one Ntry into lines; returns its signed amount if booked (for the balances)."""
+        status = self.text(ntry, "Sts/Cd", "Sts")
+        amount_el = ntry.find(self.q("Amt"))
+        amount = _amount(amount_el.text if amount_el is not None else None)
+        currency = amount_el.get("Ccy", "EUR") if amount_el is not None else "EUR"
+        sign = -1 if self.text(ntry, "CdtDbtInd") == "DBIT" else 1
+        if status and status != "BOOK":
+            self.result.not_booked += 1
+            return ZERO
+        booking_date = _date(
+            self.text(ntry, "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "ValDt/DtTm")
+        )
+        entry_ref = self.text(ntry, "AcctSvcrRef")
+        details = ntry.findall(self.q("NtryDtls/TxDtls"))
+        batch_ref = self.text(ntry, "NtryDtls/Btch/PmtInfId", "NtryDtls/Btch/MsgId")
+        entry_text = self.text(ntry, "AddtlNtryInf")
+        tx_amounts = [self.tx_amount(tx, sign) for tx in details]
+        split = (
+            len(details) > 1
+            and all(a is not None for a in tx_amounts)
+            and sum(tx_amounts) == sign * amount
+        )
+        if split:
+            for index, (tx, tx_amount) in enumerate(zip(details, tx_amounts, strict=True)):
+                line = self.line(tx, tx_amount, booking_date, account, currency, entry_text)
+                tx_ref = self.text(tx, "Refs/AcctSvcrRef") or line.end_to_end_id or f"#{index}"
+                line.entry_key = self.entry_key(account, entry_ref, tx_ref, line)
+                self.result.lines.append(line)
+        else:
+            tx = details[0] if len(details) == 1 else None
+            line = self.line(tx, sign * amount, booking_date, account, currency, entry_text)
+            if len(details) > 1:
+                # Details that do not add up to the entry: keep it as one line for the treasurer.
+                line.end_to_end_id = line.mandate_reference = line.return_reason = ""
+            if not line.end_to_end_id and batch_ref:
+                line.batch_reference = batch_ref[:35]
+            line.entry_key = self.entry_key(account, entry_ref, "", line)
+            self.result.lines.append(line)
+        return sign * amount
+
+    def tx_amount(self, tx, sign: int) -> Decimal | None:
+        text = self.text(tx, "AmtDtls/TxAmt/Amt", "Amt", "AmtDtls/InstdAmt/Amt")
+        if not text:
+            return None
+        own = self.text(tx, "CdtDbtInd")
+        return _amount(text) * (-1 if own == "DBIT" else 1 if own == "CRDT" else sign)
+
+    def line(
+        self,
+        tx,
+        amount: Decimal,
+        booking_date: dt.date,
+        account: str,
+        currency: str,
+        entry_text: str,
+    ):
+        line = StatementLine(
+            entry_key="", booking_date=booking_date, amount=amount, currency=currency
+        )
+        if tx is None:
+            line.remittance = entry_text[:500]
+            return line
+        e2e = self.text(tx, "Refs/EndToEndId")
+        line.end_to_end_id = "" if e2e.upper() == "NOTPROVIDED" else e2e[:35]
+        line.mandate_reference = self.text(tx, "Refs/MndtId")[:35]
+        party = "Dbtr" if amount > 0 else "Cdtr"
+        other = "Cdtr" if amount > 0 else "Dbtr"
+        line.counterparty_name = self.text(
+            tx, f"RltdPties/{party}/Nm", f"RltdPties/{party}/Pty/Nm", f"RltdPties/{other}/Nm"
+        )[:140]
+        line.counterparty_iban = self.text(
+            tx, f"RltdPties/{party}Acct/Id/IBAN", f"RltdPties/{other}Acct/Id/IBAN"
+        )[:34]
+        texts = [(u.text or "").strip() for u in tx.findall(self.q("RmtInf/Ustrd"))]
+        texts += [(r.text or "").strip() for r in tx.findall(self.q("RmtInf/Strd/CdtrRefInf/Ref"))]
+        texts.append(self.text(tx, "AddtlTxInf") or entry_text)
+        line.remittance = " ".join(t for t in texts if t)[:500]
+        line.return_reason = self.text(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")[:4].upper()
+        return line
+
+    def entry_key(self, account: str, entry_ref: str, tx_ref: str, line: StatementLine) -> str:
+        if entry_ref:
+            key = _key(f"{account}:{entry_ref}" + (f":{tx_ref}" if tx_ref else ""))
+            self.seen_keys[key] += 1
+            return key if self.seen_keys[key] == 1 else _key(f"{key}#{self.seen_keys[key]}")
+        parts = [
+            account,
+            line.booking_date.isoformat(),
+            str(line.amount),
+            line.end_to_end_id,
+            line.mandate_reference,
+            line.remittance,
+            line.counterparty_iban,
+            tx_ref,
+        ]
+        return _hashed_key(account, parts, self.seen_hashes)
+
+
+_MT940_FIELDS = re.compile(
+    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|RTRN|ORDP|BENM|ADDR|PREF|KREF|SVCL|ISDT|CDTRREF|"
+    r"CDTRREFTP|CD|ISSR|ULTC|ULTD|PURP|IREF|CREF|ID|USTD|STRD)/"
+)
+
+
+def _mt940_details(text: str) -> dict[str, str]:
+    """Dutch structured :86: text ('/EREF/…/NAME/…/REMI/…') into its fields."""
+    # Lines of a :86: field are cut at 65 characters, also inside a word or reference.
+    text = " ".join((text or "").replace("\r", "").replace("\n", "").split())
+    parts = _MT940_FIELDS.split(text)
+    fields: dict[str, str] = {}
+    if len(parts) < 3:
+        return {"REMI": text}
+    for name, value in zip(parts[1::2], parts[2::2], strict=False):
+        value = value.strip().strip("/").strip()
+        if name in ("USTD", "STRD"):
+            name = "REMI"
+        if value and name not in fields:
+            fields[name] = value
+    return fields
+
+
+def _mt940_parse(content: bytes) -> ParsedStatement:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    text = text.replace("\r\n", "\n")
+    try:
+        statements = mt940.parse_statements(text)
+    except Exception as exc:  # the library raises plain exceptions for what it cannot read
+        raise FinanceError(
+            _("Dit MT940-bestand is onleesbaar: %(error)s") % {"error": exc}
+        ) from None
+    result = ParsedStatement(format=BankStatement.Format.MT940)
+    seen_hashes: Counter = Counter()
+    if not statements:
+        raise FinanceError(_("Er staat geen afschrift in dit bestand."))
+    for statement in statements:
+        data = statement.data
+        opening = data.get("final_opening_balance") or data.get("intermediate_opening_balance")
+        closing = data.get("final_closing_balance") or data.get("intermediate_closing_balance")
+        if closing is None or opening is None:
+            raise FinanceError(
+                _(
+                    "Dit MT940-afschrift is niet compleet: het begin- of eindsaldo ontbreekt. "
+                    "Download het opnieuw bij de bank."
+                )
+            )
+        account = str(data.get("account_identification", "")).split("/")[0].replace(" ", "")
+        result.account_iban = result.account_iban or account[:34]
+        result.statement_id = (
+            result.statement_id or str(data.get("transaction_reference", ""))[:100]
+        )
+        total = ZERO
+        for transaction_ in statement:
+            tx = transaction_.data
+            amount = round_money(tx["amount"].amount)
+            total += amount
+            details = _mt940_details(tx.get("transaction_details", ""))
+            e2e = details.get("EREF", "")
+            line = StatementLine(
+                entry_key="",
+                booking_date=dt.date(tx["date"].year, tx["date"].month, tx["date"].day),
+                amount=amount,
+                counterparty_name=details.get("NAME", "")[:140],
+                counterparty_iban=details.get("IBAN", "")[:34],
+                remittance=details.get("REMI", "")[:500],
+                end_to_end_id="" if e2e.upper() == "NOTPROVIDED" else e2e[:35],
+                mandate_reference=details.get("MARF", "")[:35],
+                return_reason=details.get("RTRN", "")[:4].upper(),
+                currency=tx.get("currency") or "EUR",
+            )
+            bank_ref = (tx.get("bank_reference") or "").strip()
+            if bank_ref and bank_ref.upper() != "NONREF":
+                line.entry_key = _key(f"{account}:{bank_ref}")
+            else:
+                parts = [
+                    account,
+                    line.booking_date.isoformat(),
+                    str(amount),
+                    e2e,
+                    line.mandate_reference,
+                    line.remittance,
+                    line.counterparty_iban,
+                    str(tx.get("customer_reference") or ""),
+                ]
+                line.entry_key = _hashed_key(account, parts, seen_hashes)
+            result.lines.append(line)
+        if round_money(opening.amount.amount) + total != round_money(closing.amount.amount):
+            raise FinanceError(
+                _(
+                    "De saldi van dit MT940-afschrift kloppen niet met de regels. Het bestand is "
+                    "misschien niet compleet; download het opnieuw bij de bank."
+                )
+            )
+    return result
+
+
+def statement_parse(content: bytes) -> ParsedStatement:
+    """Read a whole statement file, or raise FinanceError; books nothing."""
+    if not content or not content.strip():
+        raise FinanceError(_("Het bestand is leeg."))
+    if len(content) > MAX_FILE_BYTES:
+        raise FinanceError(_("Dit bestand is te groot (meer dan 100 MB)."))
+    if statement_detect_format(content) == BankStatement.Format.CAMT053:
+        parsed = _Camt(content).parse()
+    else:
+        parsed = _mt940_parse(content)
+    keys = Counter(line.entry_key for line in parsed.lines)
+    for line in parsed.lines:
+        if keys[line.entry_key] > 1:  # the bank repeated a reference: keep the lines apart
+            keys[line.entry_key] -= 1
+            line.entry_key = _key(f"{line.entry_key}#{keys[line.entry_key] + 1}")
+    return parsed

@@ -1,0 +1,513 @@
+"""Bank statements: CAMT.053 (MT940 as a fallback) read safely and matched to invoices.
+
+Rules, in one place:
+
+- Format: XML whose root is a camt.053 document, or MT940 text (":20:" … ":62F:"), read by
+  statement_files.py (safely: no DTD, no entities). Anything else, a file cut short, or a
+  statement whose balances do not add up is refused with a clear message and nothing is booked:
+  a file is read completely before anything is booked, and booked in one transaction.
+- Once: the same file (by SHA-256) is imported once. Every line has an `entry_key` that is unique
+  in the database, so overlapping statements book each line once. Imports run one at a time (an
+  advisory lock on PostgreSQL); the unique constraints are the backstop.
+- Matching, in this order:
+  1. Direct debits: a credit whose EndToEndId is one of our debits books the payment (source
+     sepa, external id = EndToEndId, so marking the batch collected by hand books nothing twice)
+     and marks the debit collected. A batch booked as one line without details (its PmtInfId or
+     MsgId is our batch's message id) collects every pending debit of the batch when the amounts
+     agree.
+  2. Returned debits (R-transactions: a debit line with our EndToEndId, usually with a reason in
+     RtrInf/Rsn/Cd): a negative reversal linked to the payment, the debit marked returned with its
+     reason, the invoice reopened by the ledger, and a message to the member with the reason in
+     plain Dutch and a link to pay online. For reasons that mean the account cannot be used again
+     (closed, blocked, no mandate, deceased) the mandate is revoked.
+  3. Transfers: a credit whose remittance text names exactly one of our open invoice numbers
+     ("2026-000123") books a payment (source transfer), as long as the invoice still has a balance.
+  4. Everything else waits in the unmatched queue for the treasurer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from coop.accounts.models import User
+from coop.core.services import outbox_enqueue
+from coop.lib.money import ZERO, round_money
+
+from ..models import (
+    BankStatement,
+    BankTransaction,
+    CollectionBatch,
+    CollectionItem,
+    Invoice,
+    LedgerEntry,
+    Mandate,
+)
+from . import FinanceError
+from .contact import creditor_context, household_contact, invoice_pay_url
+from .ledger import Booking, ledger_book, ledger_book_many
+from .sepa import mandate_revoke
+from .statement_files import StatementLine, statement_parse
+
+_IMPORT_LOCK_KEY = 735_053_940  # pg_advisory_xact_lock key: one statement import at a time
+_INVOICE_NUMBER = re.compile(r"(?<![0-9])(20[0-9]{2})\s*[-/.]?\s*([0-9]{6})(?![0-9])")
+
+# Return reasons (ISO 20022 / EPC), in words a member understands.
+RETURN_REASONS = {
+    "AC01": gettext_lazy("het rekeningnummer klopt niet"),
+    "AC04": gettext_lazy("de rekening is opgeheven"),
+    "AC06": gettext_lazy("de rekening is geblokkeerd"),
+    "AG01": gettext_lazy("op deze rekening mogen geen incasso's worden afgeschreven"),
+    "AG02": gettext_lazy("de bank kon de opdracht niet verwerken"),
+    "AM04": gettext_lazy("er stond niet genoeg geld op de rekening"),
+    "AM05": gettext_lazy("het bedrag was al eerder afgeschreven"),
+    "BE05": gettext_lazy("de bank kende ons als incassant niet"),
+    "CNOR": gettext_lazy("de bank van de coöperatie was niet bereikbaar"),
+    "DNOR": gettext_lazy("uw bank was niet bereikbaar"),
+    "FF01": gettext_lazy("er zat een fout in het incassobestand"),
+    "MD01": gettext_lazy("de bank kent geen machtiging voor deze afschrijving"),
+    "MD02": gettext_lazy("de gegevens van de machtiging waren niet compleet"),
+    "MD06": gettext_lazy("u heeft de afschrijving bij uw bank laten terugboeken"),
+    "MD07": gettext_lazy("de rekeninghouder is overleden"),
+    "MS02": gettext_lazy("de afschrijving is geweigerd, zonder opgave van reden"),
+    "MS03": gettext_lazy("de bank heeft de afschrijving geweigerd, zonder opgave van reden"),
+    "RC01": gettext_lazy("de code van de bank (BIC) klopt niet"),
+    "RR01": gettext_lazy("de bank miste gegevens die de wet vraagt"),
+    "RR02": gettext_lazy("de bank miste gegevens die de wet vraagt"),
+    "RR03": gettext_lazy("de bank miste gegevens die de wet vraagt"),
+    "RR04": gettext_lazy("de bank mocht de afschrijving om wettelijke redenen niet doen"),
+    "SL01": gettext_lazy("u heeft bij uw bank incasso's van ons geblokkeerd"),
+}
+# After these the account or the mandate cannot be used again.
+REVOKE_MANDATE_REASONS = {"AC01", "AC04", "AC06", "AG01", "MD01", "MD07", "SL01"}
+
+
+def return_reason_text(code: str) -> str:
+    code = (code or "").upper()
+    if code in RETURN_REASONS:
+        return str(RETURN_REASONS[code])
+    if code:
+        return _("de bank heeft de afschrijving teruggeboekt (code %(code)s)") % {"code": code}
+    return _("de bank heeft de afschrijving teruggeboekt")
+
+
+# Importing and matching --------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    statement: BankStatement
+    debits: int = 0
+    transfers: int = 0
+    returns: int = 0
+    unmatched: int = 0
+    already_imported: int = 0
+    not_booked: int = 0
+
+    @property
+    def lines(self) -> int:
+        return self.debits + self.transfers + self.returns + self.unmatched
+
+
+def _invoice_numbers(text: str) -> set[str]:
+    return {f"{year}-{number}" for year, number in _INVOICE_NUMBER.findall(text or "")}
+
+
+def _chunked(values: list, size: int = 5000):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _open_invoices_by_number(numbers: set[str]) -> dict[str, tuple[Invoice, Decimal]]:
+    booked = (
+        LedgerEntry.objects.filter(invoice=OuterRef("pk"))
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    found: dict[str, tuple[Invoice, Decimal]] = {}
+    for chunk in _chunked(sorted(numbers)):
+        invoices = Invoice.objects.filter(number__in=chunk).annotate(
+            booked=Coalesce(Subquery(booked), ZERO)
+        )
+        for invoice in invoices:
+            found[invoice.number] = (invoice, round_money(invoice.total - invoice.booked))
+    return found
+
+
+def _lock_imports() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_KEY])
+
+
+@transaction.atomic
+def statement_import(*, file_name: str, content: bytes, by: User | None) -> ImportResult:
+    """Read, match and book a statement file, all or nothing. See the module docstring."""
+    parsed = statement_parse(content)
+    file_hash = hashlib.sha256(content).hexdigest()
+    _lock_imports()
+    earlier = BankStatement.objects.filter(file_hash=file_hash).first()
+    if earlier is not None:
+        raise FinanceError(
+            _(
+                "Dit bestand is al eerder ingelezen (%(name)s, op %(date)s). "
+                "Er is niets opnieuw geboekt."
+            )
+            % {"name": earlier.file_name, "date": earlier.imported_at.strftime("%d-%m-%Y")}
+        )
+    try:
+        with transaction.atomic():
+            statement = BankStatement.objects.create(
+                file_name=(file_name or "afschrift")[:200],
+                file_hash=file_hash,
+                format=parsed.format,
+                statement_id=parsed.statement_id,
+                account_iban=parsed.account_iban,
+                imported_by=by,
+            )
+    except IntegrityError:
+        raise FinanceError(
+            _("Dit bestand is al eerder ingelezen. Er is niets opnieuw geboekt.")
+        ) from None
+    result = ImportResult(statement=statement, not_booked=parsed.not_booked)
+    lines = parsed.lines
+    known: set[str] = set()
+    for chunk in _chunked([line.entry_key for line in lines]):
+        known.update(
+            BankTransaction.objects.filter(entry_key__in=chunk).values_list("entry_key", flat=True)
+        )
+    new_lines = [line for line in lines if line.entry_key not in known]
+    result.already_imported = len(lines) - len(new_lines)
+    _Matcher(statement, new_lines, result, by).run()
+    return result
+
+
+class _Matcher:
+    """Decides what every new line is, then books it all in bulk."""
+
+    def __init__(
+        self, statement: BankStatement, lines: list[StatementLine], result: ImportResult, by
+    ):
+        self.statement = statement
+        self.lines = lines
+        self.result = result
+        self.by = by
+        self.rows: list[BankTransaction] = []
+        self.payments: list[Booking] = []
+        self.returns: list[tuple[StatementLine, CollectionItem]] = []
+        self.collected: set[int] = set()
+
+    def run(self) -> None:
+        e2e_ids = {line.end_to_end_id for line in self.lines if line.end_to_end_id}
+        items: dict[str, CollectionItem] = {}
+        for chunk in _chunked(sorted(e2e_ids)):
+            for item in CollectionItem.objects.filter(end_to_end_id__in=chunk).select_related(
+                "invoice", "mandate", "batch"
+            ):
+                items[item.end_to_end_id] = item
+        batch_refs = {line.batch_reference for line in self.lines if line.batch_reference}
+        batches = {
+            b.message_id: b for b in CollectionBatch.objects.filter(message_id__in=batch_refs)
+        }
+        transfer_lines = [
+            line
+            for line in self.lines
+            if line.amount > 0 and line.end_to_end_id not in items and not line.batch_reference
+        ]
+        numbers: set[str] = set()
+        for line in transfer_lines:
+            numbers |= _invoice_numbers(line.remittance)
+        invoices = _open_invoices_by_number(numbers) if numbers else {}
+        balances = {number: balance for number, (_invoice, balance) in invoices.items()}
+
+        for line in self.lines:
+            row = self._row(line)
+            item = items.get(line.end_to_end_id) if line.end_to_end_id else None
+            if line.currency != "EUR":
+                row.note = _("Bedrag in %(ccy)s: met de hand afhandelen.") % {"ccy": line.currency}
+            elif item is not None and line.amount > 0:
+                self._debit(line, row, item)
+            elif item is not None and line.amount < 0:
+                self._return(line, row, item)
+            elif line.batch_reference and line.amount > 0 and line.batch_reference in batches:
+                self._batch_total(line, row, batches[line.batch_reference])
+            elif line.amount > 0:
+                self._transfer(line, row, invoices, balances)
+            else:
+                row.note = _("Afschrijving: geen incasso van ons.") if line.return_reason else ""
+            if row.status == BankTransaction.Status.UNMATCHED:
+                self.result.unmatched += 1
+            self.rows.append(row)
+        self._book()
+
+    def _row(self, line: StatementLine) -> BankTransaction:
+        return BankTransaction(
+            statement=self.statement,
+            entry_key=line.entry_key,
+            booking_date=line.booking_date,
+            amount=line.amount,
+            counterparty_name=line.counterparty_name,
+            counterparty_iban=line.counterparty_iban,
+            remittance=line.remittance,
+            end_to_end_id=line.end_to_end_id,
+            mandate_reference=line.mandate_reference,
+            return_reason=line.return_reason,
+            status=BankTransaction.Status.UNMATCHED,
+        )
+
+    def _debit(self, line: StatementLine, row: BankTransaction, item: CollectionItem) -> None:
+        self.payments.append(
+            Booking(
+                invoice_id=item.invoice_id,
+                kind=LedgerEntry.Kind.PAYMENT,
+                source=LedgerEntry.Source.SEPA,
+                external_id=item.end_to_end_id,
+                amount=line.amount,
+                booked_on=line.booking_date,
+                note=_("Incasso %(batch)s") % {"batch": item.batch.message_id},
+            )
+        )
+        if item.status == CollectionItem.Status.PENDING:
+            self.collected.add(item.pk)
+        row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
+        row.note = _("Incasso van factuur %(number)s") % {"number": item.invoice.number}
+        self.result.debits += 1
+
+    def _return(self, line: StatementLine, row: BankTransaction, item: CollectionItem) -> None:
+        # A return may come before the payment is known (or without it): book the payment first so
+        # the reversal always has something to reverse and the balance ends right.
+        self.payments.append(
+            Booking(
+                invoice_id=item.invoice_id,
+                kind=LedgerEntry.Kind.PAYMENT,
+                source=LedgerEntry.Source.SEPA,
+                external_id=item.end_to_end_id,
+                amount=item.amount,
+                booked_on=item.batch.collection_date,
+                note=_("Incasso %(batch)s") % {"batch": item.batch.message_id},
+            )
+        )
+        self.returns.append((line, item))
+        row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
+        row.note = _("Storno van factuur %(number)s: %(reason)s") % {
+            "number": item.invoice.number,
+            "reason": return_reason_text(line.return_reason),
+        }
+        self.result.returns += 1
+
+    def _batch_total(
+        self, line: StatementLine, row: BankTransaction, batch: CollectionBatch
+    ) -> None:
+        pending = list(
+            batch.items.filter(status=CollectionItem.Status.PENDING).select_related("invoice")
+        )
+        if batch.status == CollectionBatch.Status.DRAFT or not pending:
+            row.note = _("Incassobatch %(batch)s: niets meer open.") % {"batch": batch.message_id}
+            return
+        if sum((item.amount for item in pending), ZERO) != line.amount:
+            row.note = _(
+                "Incassobatch %(batch)s: het bedrag wijkt af van de openstaande incasso's."
+            ) % {"batch": batch.message_id}
+            return
+        for item in pending:
+            self.payments.append(
+                Booking(
+                    invoice_id=item.invoice_id,
+                    kind=LedgerEntry.Kind.PAYMENT,
+                    source=LedgerEntry.Source.SEPA,
+                    external_id=item.end_to_end_id,
+                    amount=item.amount,
+                    booked_on=line.booking_date,
+                    note=_("Incasso %(batch)s") % {"batch": batch.message_id},
+                )
+            )
+            self.collected.add(item.pk)
+        row.status = BankTransaction.Status.MATCHED
+        row.note = _("Incassobatch %(batch)s (%(count)s incasso's)") % {
+            "batch": batch.message_id,
+            "count": len(pending),
+        }
+        self.result.debits += len(pending)
+
+    def _transfer(self, line, row, invoices, balances) -> None:
+        numbers = [n for n in _invoice_numbers(line.remittance) if n in invoices]
+        if len(numbers) != 1:
+            if len(numbers) > 1:
+                row.note = _("Meer dan één factuurnummer genoemd: %(numbers)s.") % {
+                    "numbers": ", ".join(sorted(numbers))
+                }
+            return
+        invoice, _balance = invoices[numbers[0]]
+        if invoice.kind != Invoice.Kind.INVOICE or invoice.status in (
+            Invoice.Status.CREDITED,
+            Invoice.Status.WRITTEN_OFF,
+        ):
+            row.note = _("Factuur %(number)s staat niet open (%(status)s).") % {
+                "number": invoice.number,
+                "status": invoice.get_status_display(),
+            }
+            return
+        if balances[invoice.number] <= 0:
+            row.note = _("Factuur %(number)s is al betaald: terugbetalen?") % {
+                "number": invoice.number
+            }
+            return
+        balances[invoice.number] -= line.amount
+        self.payments.append(
+            Booking(
+                invoice_id=invoice.pk,
+                kind=LedgerEntry.Kind.PAYMENT,
+                source=LedgerEntry.Source.TRANSFER,
+                external_id=line.entry_key,
+                amount=line.amount,
+                booked_on=line.booking_date,
+                note=_("Overboeking %(name)s") % {"name": line.counterparty_name},
+            )
+        )
+        row.status, row.invoice_id = BankTransaction.Status.MATCHED, invoice.pk
+        row.note = _("Overboeking voor factuur %(number)s") % {"number": invoice.number}
+        self.result.transfers += 1
+
+    def _book(self) -> None:
+        ledger_book_many(bookings=self.payments, by=self.by)
+        for chunk in _chunked(sorted(self.collected)):
+            CollectionItem.objects.filter(
+                pk__in=chunk, status=CollectionItem.Status.PENDING
+            ).update(status=CollectionItem.Status.COLLECTED)
+        if self.returns:
+            self._book_returns()
+        BankTransaction.objects.bulk_create(self.rows, batch_size=2000)
+
+    def _book_returns(self) -> None:
+        e2e_ids = [item.end_to_end_id for _line, item in self.returns]
+        originals = {
+            entry.external_id: entry
+            for entry in LedgerEntry.objects.filter(
+                source=LedgerEntry.Source.SEPA,
+                external_id__in=e2e_ids,
+                kind=LedgerEntry.Kind.PAYMENT,
+            )
+        }
+        reversals = []
+        for line, item in self.returns:
+            original = originals.get(item.end_to_end_id)
+            amount = min(abs(line.amount), original.amount if original else abs(line.amount))
+            reversals.append(
+                Booking(
+                    invoice_id=item.invoice_id,
+                    kind=LedgerEntry.Kind.REVERSAL,
+                    source=LedgerEntry.Source.SEPA,
+                    external_id=f"return:{item.end_to_end_id}",
+                    amount=-amount,
+                    booked_on=line.booking_date,
+                    note=_("Storno %(code)s: %(reason)s")
+                    % {
+                        "code": line.return_reason or "-",
+                        "reason": return_reason_text(line.return_reason),
+                    },
+                    reverses_id=original.pk if original else None,
+                )
+            )
+        created = ledger_book_many(bookings=reversals, by=self.by)
+        for line, item in self.returns:
+            if (LedgerEntry.Source.SEPA, f"return:{item.end_to_end_id}") not in created:
+                continue  # this return was booked before (an overlapping statement)
+            CollectionItem.objects.filter(pk=item.pk).update(
+                status=CollectionItem.Status.RETURNED, return_reason=line.return_reason[:4]
+            )
+            revoked = False
+            mandate = Mandate.objects.get(pk=item.mandate_id)
+            if (
+                line.return_reason in REVOKE_MANDATE_REASONS
+                and mandate.status == Mandate.Status.ACTIVE
+            ):
+                mandate_revoke(mandate=mandate, by=None)
+                revoked = True
+            _return_notify(item=item, line=line, mandate_revoked=revoked)
+
+
+def _return_notify(*, item: CollectionItem, line: StatementLine, mandate_revoked: bool) -> None:
+    invoice = Invoice.objects.select_related("household").get(pk=item.invoice_id)
+    contact = household_contact(invoice.household, fallback_name=invoice.recipient_name)
+    outbox_enqueue(
+        key=f"finance.returned:{item.pk}",
+        template="finance/email/debit-returned",
+        context={
+            "name": contact.name,
+            "invoice": invoice,
+            "amount": abs(line.amount),
+            "reason_code": line.return_reason,
+            "reason": return_reason_text(line.return_reason),
+            "mandate_revoked": mandate_revoked,
+            "pay_url": invoice_pay_url(invoice),
+            **creditor_context(),
+        },
+        recipient_ref=contact.recipient_ref,
+        to_name=contact.name,
+        to_email=contact.email,
+        to_address=contact.address,
+        language=contact.language,
+    )
+
+
+# The unmatched queue -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def transaction_resolve(
+    *, transaction: BankTransaction, invoice: Invoice, by: User | None
+) -> BankTransaction:
+    """The treasurer links an unmatched money-in line to an invoice: the payment is booked."""
+    line = BankTransaction.objects.select_for_update().get(pk=transaction.pk)
+    if line.status != BankTransaction.Status.UNMATCHED:
+        raise FinanceError(_("Deze regel is al afgehandeld."))
+    if line.amount <= 0:
+        raise FinanceError(
+            _(
+                "Alleen geld dat binnenkwam kan aan een factuur gekoppeld worden. "
+                "Een afschrijving kunt u negeren."
+            )
+        )
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.CREDITED:
+        raise FinanceError(
+            _("Factuur %(number)s kan geen betaling meer krijgen.") % {"number": invoice.number}
+        )
+    ledger_book(
+        invoice=invoice,
+        kind=LedgerEntry.Kind.PAYMENT,
+        source=LedgerEntry.Source.TRANSFER,
+        external_id=line.entry_key,
+        amount=line.amount,
+        booked_on=line.booking_date,
+        note=_("Overboeking %(name)s (met de hand gekoppeld)") % {"name": line.counterparty_name},
+        by=by,
+    )
+    line.status = BankTransaction.Status.RESOLVED
+    line.invoice = invoice
+    line.note = _("Met de hand gekoppeld aan factuur %(number)s") % {"number": invoice.number}
+    line.save(update_fields=["status", "invoice", "note"])
+    return line
+
+
+@transaction.atomic
+def transaction_ignore(
+    *, transaction: BankTransaction, by: User | None, note: str = ""
+) -> BankTransaction:
+    """The line needs no booking against an invoice (bank costs, a gift, a refund we made)."""
+    line = BankTransaction.objects.select_for_update().get(pk=transaction.pk)
+    if line.status != BankTransaction.Status.UNMATCHED:
+        raise FinanceError(_("Deze regel is al afgehandeld."))
+    line.status = BankTransaction.Status.IGNORED
+    line.note = (note or _("Genegeerd")).strip()[:300]
+    line.save(update_fields=["status", "note"])
+    return line

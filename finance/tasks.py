@@ -1,0 +1,27 @@
+"""Background work for finance. Each task takes ids, loads, and calls one service."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from .models import CollectionBatch
+from .services.reminders import reminders_send
+from .services.sepa import batch_prenotify, mandates_expire_unused
+
+
+@shared_task
+def batch_prenotify_task(batch_id: int) -> int:
+    """Pre-notifications for a new direct debit batch (queued when the batch is created)."""
+    batch = CollectionBatch.objects.filter(pk=batch_id).first()
+    return batch_prenotify(batch=batch) if batch else 0
+
+
+@shared_task
+def reminders_send_task() -> dict:
+    """Daily: payment reminders and the call list (see finance.services.reminders)."""
+    return reminders_send(today=timezone.localdate()).as_dict()
+
+
+@shared_task
+def mandates_expire_task() -> int:
+    """Daily: mandates unused for 36 months expire."""
+    return mandates_expire_unused(today=timezone.localdate())

@@ -1,0 +1,245 @@
+"""Forms members fill in themselves: their own data, their address, their housemates.
+
+The sign-up form (members/signup.py) reuses the person and address fields defined here.
+"""
+
+import datetime as dt
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coop.lib.postcode import InvalidPostcode, normalise_postcode
+
+from .models import Member
+from .services import Address, Person
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,28}$")
+
+
+class PostcodeField(forms.CharField):
+    """A Dutch postcode, cleaned to '1234 AB'."""
+
+    default_error_messages = {
+        "invalid": _("Vul een postcode in zoals 1234 AB: vier cijfers en twee letters."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 8)
+        kwargs.setdefault("label", _("Postcode"))
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "postal-code", "size": "8", "inputmode": "text"})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        try:
+            return normalise_postcode(value)
+        except InvalidPostcode:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+def _text(label, *, required=True, max_length=100, autocomplete="", help_text=""):
+    field = forms.CharField(
+        label=label, required=required, max_length=max_length, help_text=help_text
+    )
+    if autocomplete:
+        field.widget.attrs["autocomplete"] = autocomplete
+    return field
+
+
+class PersonFields(forms.Form):
+    """Name, phone, date of birth and language of one person."""
+
+    given_name = _text(_("Voornaam"), autocomplete="given-name")
+    tussenvoegsel = _text(
+        _("Tussenvoegsel"),
+        required=False,
+        max_length=20,
+        help_text=_("Bijvoorbeeld: van, de, van der."),
+    )
+    family_name = _text(_("Achternaam"), autocomplete="family-name")
+    phone = _text(_("Telefoonnummer"), required=False, max_length=30, autocomplete="tel")
+    date_of_birth = forms.DateField(
+        label=_("Geboortedatum"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"],
+    )
+    language = forms.ChoiceField(
+        label=_("Taal voor onze berichten"),
+        choices=Member.Language.choices,
+        initial=Member.Language.NL,
+    )
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not _PHONE.match(phone):
+            raise ValidationError(_("Vul een telefoonnummer in, bijvoorbeeld 06 12345678."))
+        return phone
+
+    def clean_date_of_birth(self) -> dt.date | None:
+        born = self.cleaned_data["date_of_birth"]
+        if born and not dt.date(1900, 1, 1) <= born <= timezone.localdate():
+            raise ValidationError(_("Deze geboortedatum kan niet kloppen."))
+        return born
+
+    def person(self, *, email: str = "", contact_preference: str = "") -> Person:
+        data = self.cleaned_data
+        return Person(
+            given_name=data["given_name"],
+            tussenvoegsel=data.get("tussenvoegsel", ""),
+            family_name=data["family_name"],
+            email=email,
+            phone=data.get("phone", ""),
+            date_of_birth=data.get("date_of_birth"),
+            language=data["language"],
+            contact_preference=contact_preference,
+        )
+
+
+class AddressFields(forms.Form):
+    """A structured Dutch address."""
+
+    street = _text(_("Straat"), max_length=200, autocomplete="address-line1")
+    house_number = forms.IntegerField(
+        label=_("Huisnummer"),
+        min_value=1,
+        max_value=99999,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    house_number_addition = _text(
+        _("Toevoeging"),
+        required=False,
+        max_length=10,
+        help_text=_("Bijvoorbeeld: A, bis of 2-hoog."),
+    )
+    postcode = PostcodeField()
+    town = _text(_("Plaats"), autocomplete="address-level2")
+
+    def address(self) -> Address:
+        data = self.cleaned_data
+        return Address(
+            street=data["street"],
+            house_number=data["house_number"],
+            house_number_addition=data.get("house_number_addition", ""),
+            postcode=data["postcode"],
+            town=data["town"],
+        )
+
+    @staticmethod
+    def initial_for(household) -> dict:
+        return {
+            "street": household.street,
+            "house_number": household.house_number,
+            "house_number_addition": household.house_number_addition,
+            "postcode": household.postcode,
+            "town": household.town,
+        }
+
+
+class ContactPreferenceField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Post van de coöperatie ontvangen"))
+        kwargs.setdefault("choices", Member.ContactPreference.choices)
+        kwargs.setdefault("widget", forms.RadioSelect)
+        super().__init__(**kwargs)
+
+
+class OwnDataForm(PersonFields):
+    """A member's own data. The e-mail address belongs to the account and is changed there."""
+
+    contact_preference = ContactPreferenceField()
+
+    @staticmethod
+    def initial_for(member: Member) -> dict:
+        return {
+            "given_name": member.given_name,
+            "tussenvoegsel": member.tussenvoegsel,
+            "family_name": member.family_name,
+            "phone": member.phone,
+            "date_of_birth": member.date_of_birth,
+            "language": member.language,
+            "contact_preference": member.contact_preference,
+        }
+
+
+class MoveForm(AddressFields):
+    """The whole household moves to a new address."""
+
+    changed_on = forms.DateField(
+        label=_("Verhuisdatum"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"],
+    )
+
+    def clean_changed_on(self) -> dt.date:
+        moved = self.cleaned_data["changed_on"]
+        today = timezone.localdate()
+        if moved > today + dt.timedelta(days=366):
+            raise ValidationError(_("Vul een verhuisdatum in binnen een jaar vanaf nu."))
+        if moved < today - dt.timedelta(days=5 * 366):
+            raise ValidationError(_("Deze verhuisdatum ligt te ver terug."))
+        return moved
+
+
+class HousemateForm(PersonFields):
+    """Someone who lives at the member's address. E-mail is optional: many have none."""
+
+    email = forms.EmailField(
+        label=_("E-mailadres"),
+        required=False,
+        help_text=_("Heeft uw huisgenoot geen e-mail? Laat dit leeg; wij sturen dan een brief."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    contact_preference = ContactPreferenceField(
+        required=False,
+        help_text=_("Niets gekozen? Dan per e-mail als er een e-mailadres is, anders per brief."),
+    )
+
+    field_order = [
+        "given_name",
+        "tussenvoegsel",
+        "family_name",
+        "email",
+        "phone",
+        "date_of_birth",
+        "language",
+        "contact_preference",
+    ]
+
+    def __init__(self, *args, email_locked: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if email_locked:
+            # A housemate with an account of their own manages that address themselves.
+            field = self.fields["email"]
+            field.disabled = True
+            field.help_text = _("Uw huisgenoot heeft een eigen account en wijzigt dit adres zelf.")
+
+    @staticmethod
+    def initial_for(member: Member) -> dict:
+        return {**OwnDataForm.initial_for(member), "email": member.email}
+
+    def clean_email(self) -> str:
+        return (self.cleaned_data.get("email") or "").strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("contact_preference") == Member.ContactPreference.EMAIL and not data.get(
+            "email"
+        ):
+            self.add_error(
+                "contact_preference", _("Post per e-mail kan alleen met een e-mailadres.")
+            )
+        return data
+
+    def housemate(self) -> Person:
+        preference = self.cleaned_data.get("contact_preference") or (
+            Member.ContactPreference.EMAIL
+            if self.cleaned_data["email"]
+            else Member.ContactPreference.LETTER
+        )
+        return self.person(email=self.cleaned_data["email"], contact_preference=preference)

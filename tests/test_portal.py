@@ -1,0 +1,432 @@
+"""The member's own pages: only their own household, changes through services, nothing deleted."""
+
+import json
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+from django.urls import reverse
+
+from coop.accounts.roles import Role
+from coop.accounts.services import user_grant_roles
+from coop.core.models import OutboxMessage
+from members.models import AddressChange, Consent, Household, Member, StatusChange
+from members.services import consent_record, member_change_status, member_link_user
+
+from .conftest import make_persona
+from .factories import (
+    BuurtFactory,
+    ConsentTextFactory,
+    HouseholdFactory,
+    MemberFactory,
+    PostcodeRangeFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    settings.ACCOUNT_RATE_LIMITS = False
+
+
+@pytest.fixture
+def me(member_user):
+    return member_user.member
+
+
+@pytest.fixture
+def housemate(me):
+    return MemberFactory(
+        household=me.household,
+        given_name="Kees",
+        tussenvoegsel="",
+        family_name="Huisgenoot",
+        email="",
+    )
+
+
+@pytest.fixture
+def neighbour():
+    """A member of another household, who must stay invisible."""
+    household = HouseholdFactory(street="Verborgenlaan", postcode="9999 ZZ", town="Elders")
+    return MemberFactory(
+        household=household,
+        given_name="Geheim",
+        tussenvoegsel="",
+        family_name="Buurman",
+        email="geheim@example.org",
+        phone="0599-999999",
+    )
+
+
+def person_data(**overrides) -> dict:
+    data = {
+        "given_name": "Piet",
+        "tussenvoegsel": "de",
+        "family_name": "Vries",
+        "email": "",
+        "phone": "0528 123456",
+        "date_of_birth": "1950-05-17",
+        "language": "nl",
+        "contact_preference": "",
+    }
+    data.update(overrides)
+    return data
+
+
+# Access -----------------------------------------------------------------------------------------
+
+PORTAL_URLS = ["portal", "portal_edit", "portal_address", "housemate_add", "data_export"]
+
+
+@pytest.mark.parametrize("name", PORTAL_URLS)
+def test_portal_pages_need_login(client, name):
+    response = client.get(reverse(f"members:{name}"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("name", PORTAL_URLS)
+@pytest.mark.parametrize("persona_name", ["outsider", "volunteer", "coordinator"])
+def test_portal_pages_are_for_members_only(client, persona_name, name):
+    client.force_login(make_persona(persona_name))
+    assert client.get(reverse(f"members:{name}")).status_code == 403
+
+
+@pytest.mark.parametrize("name", PORTAL_URLS)
+def test_portal_pages_render_for_member(member_client, name):
+    assert member_client.get(reverse(f"members:{name}")).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["housemate_edit", "housemate_remove"])
+def test_other_households_member_is_404(member_client, me, neighbour, name):
+    url = reverse(f"members:{name}", args=[neighbour.pk])
+    assert member_client.get(url).status_code == 404
+    assert member_client.post(url, person_data()).status_code == 404
+    neighbour.refresh_from_db()
+    assert neighbour.status == Member.Status.ACTIVE
+    assert neighbour.given_name == "Geheim"
+
+
+@pytest.mark.parametrize("name", ["housemate_edit", "housemate_remove"])
+def test_own_record_is_not_a_housemate(member_client, me, name):
+    assert member_client.get(reverse(f"members:{name}", args=[me.pk])).status_code == 404
+
+
+def test_coordinator_who_is_also_member_cannot_reach_other_households(client, neighbour):
+    user = make_persona("member")
+    user_grant_roles(user=user, roles=[Role.COORDINATOR])
+    client.force_login(user)
+    assert client.get(reverse("members:housemate_edit", args=[neighbour.pk])).status_code == 404
+    assert client.post(reverse("members:housemate_remove", args=[neighbour.pk])).status_code == 404
+    neighbour.refresh_from_db()
+    assert neighbour.status == Member.Status.ACTIVE
+
+
+def test_member_role_without_member_record_is_404(client):
+    user = UserFactory()
+    user_grant_roles(user=user, roles=[Role.MEMBER])
+    client.force_login(user)
+    assert client.get(reverse("members:portal")).status_code == 404
+
+
+# The overview ----------------------------------------------------------------------------------
+
+
+def test_portal_shows_own_household_and_nothing_of_others(member_client, me, housemate, neighbour):
+    buurt = BuurtFactory(name="Dorpskern")
+    PostcodeRangeFactory(buurt=buurt, start="7911 AA", end="7911 ZZ")
+    Household.objects.filter(pk=me.household_id).update(buurt=buurt)
+    consent_record(member=me, consent_text=ConsentTextFactory(version=3))
+
+    response = member_client.get(reverse("members:portal"))
+    html = response.content.decode()
+    assert me.full_name in html
+    assert str(me.number) in html
+    assert "Dorpskern" in html
+    assert "Kees Huisgenoot" in html
+    assert reverse("members:housemate_edit", args=[housemate.pk]) in html
+    assert reverse("members:housemate_remove", args=[housemate.pk]) in html
+    assert "Privacyverklaring (versie 3)" in html
+    assert reverse("account_email") in html
+    assert reverse("members:data_export") in html
+    assert "Geheim" not in html
+    assert "Verborgenlaan" not in html
+    assert html.count("<h1") == 1
+
+
+# Own data ---------------------------------------------------------------------------------------
+
+
+def test_member_edits_own_data_but_not_the_email(member_client, me):
+    old_email = me.email
+    response = member_client.post(
+        reverse("members:portal_edit"),
+        person_data(given_name="Johanna", email="anders@example.org", contact_preference="letter"),
+    )
+    assert response.status_code == 302
+    me.refresh_from_db()
+    assert me.full_name == "Johanna de Vries"
+    assert me.sort_name.startswith("vries")
+    assert me.contact_preference == Member.ContactPreference.LETTER
+    assert str(me.date_of_birth) == "1950-05-17"
+    assert me.email == old_email
+
+
+def test_own_data_errors_rerender(member_client, me):
+    response = member_client.post(
+        reverse("members:portal_edit"),
+        person_data(
+            family_name="", phone="bel mij", date_of_birth="2999-01-01", contact_preference="email"
+        ),
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"family_name", "phone", "date_of_birth"}
+    assert 'role="alert"' in response.content.decode()
+    me.refresh_from_db()
+    assert me.family_name != ""
+
+
+def test_member_email_follows_the_accounts_new_primary_address(member_client, member_user, me):
+    response = member_client.post(
+        reverse("account_email"), {"action_add": "", "email": "nieuw@example.org"}
+    )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    me.refresh_from_db()
+    assert me.email == "member@example.org"  # not before it is confirmed and made primary
+
+    address = EmailAddress.objects.get(email="nieuw@example.org")
+    address.verified = True
+    address.save()
+    response = member_client.post(
+        reverse("account_email"), {"action_primary": "", "email": "nieuw@example.org"}
+    )
+    assert response.status_code == 302
+    me.refresh_from_db()
+    assert me.email == "nieuw@example.org"
+
+
+# Moving house -----------------------------------------------------------------------------------
+
+
+def address_data(**overrides) -> dict:
+    data = {
+        "street": "Nieuwe Weg",
+        "house_number": "7",
+        "house_number_addition": "",
+        "postcode": "7912 cd",
+        "town": "Hollandscheveld",
+        "changed_on": "2025-03-01",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_household_moves_and_history_is_kept(member_client, me, housemate):
+    old_address = me.household.address_line
+    response = member_client.post(reverse("members:portal_address"), address_data())
+    assert response.status_code == 302
+    household = Household.objects.get(pk=me.household_id)
+    assert household.address_line == "Nieuwe Weg 7, 7912 CD Hollandscheveld"
+    change = AddressChange.objects.get(household=household)
+    assert change.old_address == old_address
+    assert str(change.changed_on) == "2025-03-01"
+    housemate.refresh_from_db()
+    assert housemate.household_id == household.pk
+
+
+def test_move_with_bad_postcode_changes_nothing(member_client, me):
+    before = me.household.address_line
+    response = member_client.post(reverse("members:portal_address"), address_data(postcode="79125"))
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["postcode"]
+    assert Household.objects.get(pk=me.household_id).address_line == before
+    assert not AddressChange.objects.exists()
+
+
+def test_move_outside_every_buurt_warns(member_client, me):
+    response = member_client.post(reverse("members:portal_address"), address_data(), follow=True)
+    assert "buiten de buurten" in response.content.decode()
+
+
+# Housemates --------------------------------------------------------------------------------------
+
+
+def test_add_housemate_registers_an_applied_member_in_own_household(member_client, me, member_user):
+    count = Member.objects.count()
+    response = member_client.post(reverse("members:housemate_add"), person_data())
+    assert response.status_code == 302
+    assert Member.objects.count() == count + 1
+    added = Member.objects.get(family_name="Vries")
+    assert added.household_id == me.household_id
+    assert added.status == Member.Status.APPLIED
+    assert added.user is None
+    assert added.created_by == member_user
+    assert added.contact_preference == Member.ContactPreference.LETTER
+    change = StatusChange.objects.get(member=added)
+    assert (change.from_status, change.to_status, change.changed_by) == (
+        "",
+        Member.Status.APPLIED,
+        member_user,
+    )
+
+
+def test_add_housemate_with_email_of_another_member_is_an_error(member_client, neighbour):
+    count = Member.objects.count()
+    response = member_client.post(
+        reverse("members:housemate_add"), person_data(email="GEHEIM@example.org")
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+    assert Member.objects.count() == count
+
+
+def test_add_housemate_post_by_email_needs_an_address(member_client):
+    response = member_client.post(
+        reverse("members:housemate_add"), person_data(contact_preference="email")
+    )
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["contact_preference"]
+
+
+def test_edit_housemate(member_client, housemate):
+    url = reverse("members:housemate_edit", args=[housemate.pk])
+    page = member_client.get(url)
+    assert page.status_code == 200
+    assert 'value="Kees"' in page.content.decode()
+    response = member_client.post(url, person_data(given_name="Cornelis", email="kees@example.org"))
+    assert response.status_code == 302
+    housemate.refresh_from_db()
+    assert housemate.full_name == "Cornelis de Vries"
+    assert housemate.email == "kees@example.org"
+
+
+def test_housemate_with_own_account_keeps_their_email(member_client, housemate):
+    member_link_user(member=housemate, user=UserFactory(email="kees@example.org"))
+    Member.objects.filter(pk=housemate.pk).update(email="kees@example.org")
+    url = reverse("members:housemate_edit", args=[housemate.pk])
+    member_client.post(url, person_data(email="gekaapt@example.org"))
+    housemate.refresh_from_db()
+    assert housemate.email == "kees@example.org"
+    assert housemate.given_name == "Piet"
+
+
+def test_remove_housemate_confirms_then_ends_membership_without_deleting(
+    member_client, member_user, housemate
+):
+    url = reverse("members:housemate_remove", args=[housemate.pk])
+    page = member_client.get(url)
+    assert page.status_code == 200
+    assert "Kees Huisgenoot" in page.content.decode()
+    housemate.refresh_from_db()
+    assert housemate.status == Member.Status.ACTIVE  # a GET changes nothing
+
+    count = Member.objects.count()
+    response = member_client.post(url)
+    assert response.status_code == 302
+    assert Member.objects.count() == count
+    housemate.refresh_from_db()
+    assert housemate.status == Member.Status.CANCELLED
+    assert housemate.ended_on is not None
+    change = StatusChange.objects.filter(member=housemate).latest("recorded_at")
+    assert (change.from_status, change.to_status, change.changed_by) == (
+        Member.Status.ACTIVE,
+        Member.Status.CANCELLED,
+        member_user,
+    )
+    # An ended housemate stays listed, without actions.
+    html = member_client.get(reverse("members:portal")).content.decode()
+    assert "Kees Huisgenoot" in html
+    assert url not in html
+    # Removing again changes nothing.
+    member_client.post(url)
+    assert (
+        StatusChange.objects.filter(member=housemate, to_status=Member.Status.CANCELLED).count()
+        == 1
+    )
+
+
+# Data export (AVG inzage) -------------------------------------------------------------------------
+
+
+def test_data_export_is_a_json_download_with_everything_about_the_member(
+    member_client, me, housemate, neighbour, django_capture_on_commit_callbacks
+):
+    text = ConsentTextFactory(version=4, text="Tekst versie 4.")
+    consent_record(member=me, consent_text=text)
+    consent_record(member=neighbour, consent_text=text)
+    member_client.post(reverse("members:portal_address"), address_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        member_change_status(member=me, to_status=Member.Status.CANCELLED, reason="Test")
+        member_change_status(member=me, to_status=Member.Status.ACTIVE)
+    # The neighbour's own messages must not appear.
+    with django_capture_on_commit_callbacks(execute=True):
+        member_change_status(
+            member=neighbour, to_status=Member.Status.CANCELLED, reason="Naar Spanje"
+        )
+        member_change_status(member=neighbour, to_status=Member.Status.ACTIVE)
+
+    response = member_client.get(reverse("members:data_export"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert f"lid-{me.number}" in response["Content-Disposition"]
+    data = json.loads(response.content)
+
+    assert set(data) == {
+        "exported_at",
+        "member",
+        "account",
+        "household",
+        "address_history",
+        "status_history",
+        "moves",
+        "consents",
+        "messages",
+    }
+    assert data["member"]["number"] == me.number
+    assert data["member"]["email"] == me.email
+    assert data["account"]["email"] == "member@example.org"
+    assert data["household"]["postcode"] == "7912 CD"
+    assert [h["name"] for h in data["household"]["housemates"]] == ["Kees Huisgenoot"]
+    assert len(data["address_history"]) == 1
+    assert [s["to_status"] for s in data["status_history"]] == ["opgezegd", "actief"]
+    assert data["consents"] == [
+        {
+            "key": "privacy",
+            "version": 4,
+            "title": "Privacyverklaring",
+            "text": "Tekst versie 4.",
+            "published_on": "2024-01-01",
+            "given_at": data["consents"][0]["given_at"],
+            "via": Consent.Via.ONLINE,
+            "withdrawn_at": None,
+        }
+    ]
+    welcome = OutboxMessage.objects.get(recipient_ref=f"members.member:{me.pk}")
+    assert data["messages"] == [
+        {
+            "key": welcome.key,
+            "subject": welcome.subject,
+            "channel": "email",
+            "status": welcome.status,
+            "created_at": welcome.created_at.isoformat(),
+            "sent_at": welcome.sent_at.isoformat() if welcome.sent_at else None,
+        }
+    ]
+    body = response.content.decode()
+    for secret in (
+        "Geheim",
+        "Buurman",
+        "geheim@example.org",
+        "0599-999999",
+        "Verborgenlaan",
+        "9999 ZZ",
+        "Elders",
+        "Naar Spanje",
+    ):
+        assert secret not in body
+    assert f"members.welcome:{neighbour.pk}" not in body
