@@ -17,7 +17,7 @@ COPY . .
 RUN pip install -c constraints.txt -e . \
     && DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
         python manage.py collectstatic --no-input -v 0 \
-    && useradd --system --uid 1000 --home-dir /app coop \
+    && useradd --system --create-home --uid 1000 coop \
     && mkdir -p var/media && chown coop var/media
 
 USER coop

@@ -28,7 +28,8 @@ def _safe(value: str) -> str:
 
 def _invoice_columns() -> list[str]:
     return [
-        _("factuurnummer"), _("soort"), _("jaar"), _("contributiejaar"), _("datum"), _("te betalen voor"),
+        _("factuurnummer"), _("soort"), _("jaar"), _("contributiejaar"), _("datum"),
+        _("te betalen voor"),
         _("naam"), _("adres"), _("postcode"), _("plaats"), _("buurt"),
         _("bedrag"), _("betaald"), _("openstaand"), _("status"), _("bij factuur"),
     ]  # fmt: skip

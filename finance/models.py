@@ -452,3 +452,6 @@ class DemoPayment(models.Model):
                 name="demo_payment_reversed_not_negative",
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.pk

@@ -75,7 +75,7 @@ def invoice_totals(invoices: QuerySet[Invoice]) -> dict[str, Any]:
     """Count, net invoiced (credit notes subtract), paid, and still open: two queries in all."""
     plain = invoices.order_by().values("pk")
     is_open = Q(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES)
-    totals = Invoice.objects.filter(pk__in=plain).aggregate(
+    totals = invoices.order_by().aggregate(
         count=Count("pk"),
         invoiced=Coalesce(Sum("total"), Value(ZERO), output_field=_MONEY),
         open_invoiced=Coalesce(Sum("total", filter=is_open), Value(ZERO), output_field=_MONEY),
@@ -153,7 +153,7 @@ def household_invoices(household: Household) -> QuerySet[Invoice]:
 
 @dataclass(frozen=True)
 class DuesStatus:
-    """Whether a household paid its contribution of a year. No amounts of payments, no bank details."""
+    """Whether a household paid its contribution of a year: no payment details, no bank details."""
 
     household_id: int
     status: str  # an Invoice.Status value, or "none" when there is no contribution invoice

@@ -76,7 +76,7 @@ def statement_list() -> QuerySet[BankStatement]:
         unmatched=Count(
             "transactions", filter=Q(transactions__status=BankTransaction.Status.UNMATCHED)
         ),
-    )
+    ).order_by("-imported_at", "-pk")
 
 
 def statement_get(pk: int) -> BankStatement:

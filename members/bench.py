@@ -127,10 +127,11 @@ def _member(
         email = f"{local}.{number}@example.nl"
     phone = ""
     if rng.random() < 0.85:
-        phone = rng.choice(("06", "055", "+31 6 ")) + "".join(rng.choices("0123456789", k=8))
+        prefix, digits = rng.choice((("06", 8), ("06-", 8), ("055-", 7), ("+31 6 ", 8)))
+        phone = prefix + "".join(rng.choices("0123456789", k=digits))
     return Member(
         number=number,
-        household=household,
+        household_id=household.pk,
         given_name=given,
         tussenvoegsel=tussenvoegsel,
         family_name=family_name,
@@ -187,7 +188,7 @@ def _seed_rows(*, size: int, random_seed: int) -> None:
                     house_number_addition=rng.choice(("", "", "", "", "", "", "A", "B", "-1")),
                     postcode=postcode,
                     town=TOWN,
-                    buurt=buurten.get(buurt_name),
+                    buurt_id=buurten[buurt_name].pk if buurt_name else None,
                 )
             )
         Household.objects.bulk_create(households)

@@ -6,6 +6,7 @@ there are. Text that a spreadsheet would run as a formula is neutralised.
 
 import csv
 import datetime as dt
+import io
 import tempfile
 from collections.abc import Iterable, Iterator
 
@@ -39,8 +40,24 @@ COLUMNS = [
     (gettext_lazy("lid sinds"), "joined_on"),
     (gettext_lazy("lid tot"), "ended_on"),
 ]
-_STATUS_INDEX = [field for _header, field in COLUMNS].index("status")
-_BUURT_INDEX = [field for _header, field in COLUMNS].index("household__buurt__name")
+_FIELDS = [field for _header, field in COLUMNS]
+_STATUS_INDEX = _FIELDS.index("status")
+_BUURT_INDEX = _FIELDS.index("household__buurt__name")
+# Columns people type into; the others are numbers, dates, or values the system sets.
+_TYPED_INDEXES = [
+    _FIELDS.index(field)
+    for field in (
+        "given_name",
+        "tussenvoegsel",
+        "family_name",
+        "email",
+        "phone",
+        "household__street",
+        "household__house_number_addition",
+        "household__town",
+        "household__buurt__name",
+    )
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -53,15 +70,23 @@ def export_filename(extension: str) -> str:
     return f"leden-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
-def _rows(members: QuerySet[Member]) -> Iterator[tuple]:
-    """Tuples in COLUMNS order, with the status and buurt as people read them."""
+def _rows(members: QuerySet[Member], *, guard: bool) -> Iterator[list]:
+    """Lists in COLUMNS order, with the status and buurt as people read them.
+
+    `guard`: neutralise text that a spreadsheet would read as a formula (for CSV; the XLSX
+    writer stores such text as text).
+    """
     statuses = {value: str(label) for value, label in Member.Status.choices}
     outside = _("Buiten werkgebied")
-    values = members.values_list(*(field for _header, field in COLUMNS))
-    for row in values.iterator(chunk_size=CHUNK_SIZE):
-        row = list(row)
+    values = members.values_list(*_FIELDS)
+    for values_row in values.iterator(chunk_size=CHUNK_SIZE):
+        row = list(values_row)
         row[_STATUS_INDEX] = statuses.get(row[_STATUS_INDEX], row[_STATUS_INDEX])
         row[_BUURT_INDEX] = row[_BUURT_INDEX] or outside
+        if guard:
+            for index in _TYPED_INDEXES:
+                if row[index].startswith(_FORMULA_START):
+                    row[index] = safe_cell(row[index])
         yield row
 
 
@@ -72,35 +97,30 @@ def _headers() -> list[str]:
 # CSV --------------------------------------------------------------------------------------------
 
 
-class _Echo:
-    """A file-like object that hands back what the csv writer writes."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return safe_cell(value)
-    return str(value)
-
-
 def csv_lines(members: QuerySet[Member]) -> Iterable[bytes]:
-    """UTF-8 with a byte order mark and ';' between cells: what Dutch Excel opens correctly."""
-    writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
-    yield ("\ufeff" + writer.writerow(_headers())).encode()
-    batch: list[str] = []
-    for row in _rows(members):
-        batch.append(writer.writerow([_csv_value(value) for value in row]))
-        if len(batch) >= 500:
-            yield "".join(batch).encode()
+    """UTF-8 with a byte order mark and ';' between cells: what Dutch Excel opens correctly.
+
+    Dates are written as 2024-12-31, which Excel reads as a date in every language.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(_headers())
+    yield ("\ufeff" + buffer.getvalue()).encode()
+    batch = []
+    for row in _rows(members, guard=True):
+        batch.append(row)
+        if len(batch) == 500:
+            yield _csv_chunk(writer, buffer, batch)
             batch = []
     if batch:
-        yield "".join(batch).encode()
+        yield _csv_chunk(writer, buffer, batch)
+
+
+def _csv_chunk(writer, buffer: io.StringIO, rows: list[list]) -> bytes:
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
 
 
 def members_csv_response(members: QuerySet[Member]) -> StreamingHttpResponse:
@@ -128,7 +148,7 @@ def members_xlsx_response(members: QuerySet[Member]) -> FileResponse:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    for row in _rows(members):
+    for row in _rows(members, guard=False):
         cells = []
         for value in row:
             cell = WriteOnlyCell(sheet, value=value)

@@ -57,7 +57,7 @@ class MemberFilterForm(forms.Form):
                 {
                     "label": self.fields[name].label,
                     "options": [
-                        (value, label, value == current[name])
+                        (value, str(label), value == current[name])
                         for value, label in self.fields[name].choices
                     ],
                 },

@@ -1,5 +1,6 @@
 """Reads, and the one place that decides which members and households a user may see."""
 
+from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
@@ -82,6 +83,16 @@ class _MostRows(Func):
         return f"likelihood({sql}, 0.9)", params
 
 
+def _postcode_starts(prefix: str) -> Q:
+    """Postcodes starting with `prefix`. PostgreSQL answers this from its pattern-ops index;
+    SQLite uses an index for LIKE only on case-insensitive columns, so it also gets the same
+    rows as a range (postcodes are stored normalised, and SQLite compares them byte by byte)."""
+    starts = Q(postcode__startswith=prefix)
+    if connection.vendor == "sqlite":
+        starts &= Q(postcode__gte=prefix, postcode__lt=prefix + "\x7f")
+    return starts
+
+
 def member_search_filter(q: str) -> Q:
     """What a coordinator typed, read as a member number, (part of) a postcode, an e-mail or a name.
 
@@ -94,7 +105,7 @@ def member_search_filter(q: str) -> Q:
     in_area = None
     if prefix:
         # A subquery rather than a join: the households are found on their own index first.
-        households = Household.objects.filter(postcode__startswith=prefix).values("pk")
+        households = Household.objects.filter(_postcode_starts(prefix)).values("pk")
         in_area = Q(household_id__in=households)
     if q.isdigit():
         by_number = Q(number=int(q)) if len(q) <= 9 else Q(pk__in=[])
@@ -116,7 +127,8 @@ def member_list(
     """
     members = Member.objects.select_related("household", "household__buurt")
     if status == LIST_STATUS_CURRENT:
-        members = members.filter(_MostRows(Q(status__in=[Member.Status.APPLIED, Member.Status.ACTIVE])))
+        current = Q(status__in=[Member.Status.APPLIED, Member.Status.ACTIVE])
+        members = members.filter(_MostRows(current))
     elif status in Member.Status.values:
         members = members.filter(status=status)
     if buurt == LIST_BUURT_OUTSIDE:

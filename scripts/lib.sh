@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo and scripts/test (sourced, not run). Expects to be in the project root.
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -4,11 +4,23 @@ A new URL fails `test_every_url_is_in_the_table` until it is given its expected 
 """
 
 import datetime as dt
+import hashlib
+from decimal import Decimal
 
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
 from coop.accounts.access import ACCESS_ATTR
+from finance.models import (
+    BankStatement,
+    BankTransaction,
+    CollectionBatch,
+    ContributionScheme,
+    Invoice,
+    Mandate,
+    Payment,
+)
+from finance.services.ledger import invoice_number_next
 from members.models import MemberImport
 
 from .conftest import PERSONAS, make_persona
@@ -53,14 +65,78 @@ TABLE = {
     "members:housemate_edit": (lambda w: {"pk": w["housemate"].pk}, MEMBER),
     "members:housemate_remove": (lambda w: {"pk": w["housemate"].pk}, MEMBER),
     "members:data_export": (None, MEMBER),
+    # Finance: the treasurer runs it; coordinators see who paid (no bank details); members their own.
+    "finance:finance_overview": (None, TREASURER),
+    "finance:scheme_list": (None, TREASURER),
+    "finance:scheme_create": (None, TREASURER),
+    "finance:scheme_edit": (lambda w: {"pk": w["scheme"].pk}, TREASURER),
+    "finance:dues_run": (lambda w: {"year": w["scheme"].year}, TREASURER),
+    "finance:invoice_list": (None, TREASURER),
+    "finance:invoice_export_csv": (None, TREASURER),
+    "finance:invoice_export_xlsx": (None, TREASURER),
+    "finance:ledger_export_csv": (None, TREASURER),
+    "finance:ledger_export_xlsx": (None, TREASURER),
+    "finance:invoice_detail": (lambda w: {"pk": w["invoice"].pk}, TREASURER),
+    "finance:invoice_pdf": (lambda w: {"pk": w["invoice"].pk}, TREASURER),
+    "finance:invoice_credit": (lambda w: {"pk": w["invoice"].pk}, TREASURER),
+    "finance:invoice_write_off": (lambda w: {"pk": w["invoice"].pk}, TREASURER),
+    "finance:invoice_payment_manual": (lambda w: {"pk": w["invoice"].pk}, TREASURER),
+    "finance:household_balance": (lambda w: {"pk": w["other"].household_id}, TREASURER),
+    "finance:member_rate": (lambda w: {"pk": w["other"].pk}, TREASURER),
+    "finance:dues_status": (None, REGISTER),
+    "finance:my_invoices": (None, MEMBER),
+    "finance:my_invoice_pdf": (lambda w: {"pk": w["own_invoice"].pk}, MEMBER),
+    "finance:invoice_pay": (lambda w: {"pk": w["own_invoice"].pk}, MEMBER),
+    "finance:payment_return": (lambda w: {"pk": w["own_invoice"].pk}, MEMBER),
+    "finance:payment_list": (None, TREASURER),
+    "finance:payment_refund": (lambda w: {"pk": w["payment"].pk}, TREASURER),
+    "finance:payment_resolve": (lambda w: {"pk": w["payment"].pk}, TREASURER),
+    "finance:mandate_list": (None, REGISTER),
+    "finance:mandate_record_paper": (None, REGISTER),
+    "finance:mandate_revoke": (lambda w: {"pk": w["mandate"].pk}, REGISTER),
+    "finance:batch_list": (None, TREASURER),
+    "finance:batch_detail": (lambda w: {"pk": w["batch"].pk}, TREASURER),
+    "finance:batch_export": (lambda w: {"pk": w["batch"].pk}, TREASURER),
+    "finance:batch_download": (lambda w: {"pk": w["batch"].pk}, TREASURER),
+    "finance:batch_collected": (lambda w: {"pk": w["batch"].pk}, TREASURER),
+    "finance:my_mandate": (None, MEMBER),
+    "finance:my_mandate_revoke": (None, MEMBER),
+    "finance:statement_import": (None, TREASURER),
+    "finance:statement_detail": (lambda w: {"pk": w["statement"].pk}, TREASURER),
+    "finance:unmatched_list": (None, TREASURER),
+    "finance:transaction_resolve": (lambda w: {"pk": w["transaction"].pk}, TREASURER),
+    "finance:transaction_ignore": (lambda w: {"pk": w["transaction"].pk}, TREASURER),
+    "finance:reminder_settings": (None, TREASURER),
+    "finance:call_list": (None, REGISTER),
 }
 # Allowed answers other than 200: printing with no letters waiting goes back to the list.
-ALLOWED_STATUS = {"members:letter_print": 302}
+ALLOWED_STATUS = {
+    "members:letter_print": 302,
+    # Actions that only take POST answer GET with 405 — after the access check.
+    "finance:batch_collected": 405,
+    "finance:batch_export": 405,
+    "finance:payment_refund": 405,
+    "finance:payment_resolve": 405,
+    "finance:transaction_ignore": 405,
+    "finance:transaction_resolve": 405,
+    # A draft batch has no file to download yet.
+    "finance:batch_download": 404,
+    # Without a mandate or a payment there is nothing to show: back to the overview.
+    "finance:my_mandate_revoke": 302,
+    "finance:payment_return": 302,
+}
 # Pages anyone may open, with what each persona gets.
 SPECIAL = {
     "dashboard:home": {ANON: 200, "outsider": 200, "volunteer": 200, "buurtassistent": 200, "admin": 200,
                        "member": 302, "coordinator": 302, "treasurer": 302},
 }
+
+
+# Public endpoints for the payment provider: the webhook takes only POST; the demo checkout
+# exists only in the demo (DEBUG or COOP_DEMO), so it is 404 here for everyone.
+SPECIAL["finance:payment_webhook"] = dict.fromkeys(PERSONAS, 405)
+SPECIAL["finance:demo_checkout"] = dict.fromkeys(PERSONAS, 404)
+SPECIAL_KWARGS = {"finance:demo_checkout": {"demo_id": "demo_onbekend"}}
 
 
 def project_url_names():
@@ -96,10 +172,45 @@ def world(db):
         own = getattr(user, "member", None) if user is not None else None
         housemate = MemberFactory(household=own.household if own else HouseholdFactory())
         member_import = MemberImport.objects.create(file_name="leden.csv", rows=[], row_count=0)
+        finance = finance_world(other=other, own_household=housemate.household)
         return {"buurt": buurt, "range": postcode_range, "other": other, "housemate": housemate,
-                "import": member_import, "today": dt.date.today()}
+                "import": member_import, **finance}
 
     return build
+
+
+def make_invoice(household, year=2026):
+    sequence, number = invoice_number_next(year=year)
+    return Invoice.objects.create(
+        year=year, sequence=sequence, number=number, household=household, recipient_name="Huishouden",
+        street=household.street, house_number=str(household.house_number), postcode=household.postcode,
+        town=household.town, issued_on=dt.date(year, 1, 15), due_on=dt.date(year, 2, 15), total=Decimal("10.00"),
+    )
+
+
+def finance_world(*, other, own_household):
+    scheme = ContributionScheme.objects.create(
+        year=2026, first_member_amount=Decimal("10.00"), further_member_amount=Decimal("7.50"),
+        reduced_amount=Decimal("5.00"),
+    )
+    invoice = make_invoice(other.household)
+    payment = Payment.objects.create(invoice=invoice, provider="demo", provider_id="demo_access", amount=Decimal("10.00"))
+    mandate = Mandate.objects.create(
+        household=other.household, reference="WKC-ACCESS-1", iban="NL91ABNA0417164300",
+        account_holder="J. van der Berg", signed_on=dt.date(2025, 1, 1),
+    )
+    batch = CollectionBatch.objects.create(
+        collection_date=dt.date(2026, 3, 1), message_id="WKC-ACCESS-BATCH", schema_version="pain.008.001.02"
+    )
+    statement = BankStatement.objects.create(
+        file_name="camt.xml", file_hash=hashlib.sha256(b"access").hexdigest(), format=BankStatement.Format.CAMT053
+    )
+    transaction = BankTransaction.objects.create(
+        statement=statement, entry_key="access-1", booking_date=dt.date(2026, 2, 1), amount=Decimal("10.00"),
+        remittance="onbekend",
+    )
+    return {"scheme": scheme, "invoice": invoice, "own_invoice": make_invoice(own_household), "payment": payment,
+            "mandate": mandate, "batch": batch, "statement": statement, "transaction": transaction}
 
 
 CASES = [(name, persona) for name in sorted(TABLE) if name != "set_language" for persona in PERSONAS]
@@ -124,12 +235,13 @@ def test_access(client, world, url_name, persona_name):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona_name", PERSONAS)
-def test_home_for_each_persona(client, persona_name):
+@pytest.mark.parametrize(("url_name", "persona_name"), [(n, p) for n in sorted(SPECIAL) for p in PERSONAS])
+def test_public_endpoints(client, url_name, persona_name):
     user = make_persona(persona_name)
     if user is not None:
         client.force_login(user)
-    assert client.get(reverse("dashboard:home")).status_code == SPECIAL["dashboard:home"][persona_name]
+    url = reverse(url_name, kwargs=SPECIAL_KWARGS.get(url_name))
+    assert client.get(url).status_code == SPECIAL[url_name][persona_name]
 
 
 @pytest.mark.django_db

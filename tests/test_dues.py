@@ -130,7 +130,11 @@ def test_hollandscheveld_amounts(scheme):
     assert invoice_of(single).total == Decimal("10.00")
     big = invoice_of(three)
     assert big.total == Decimal("25.00")
-    assert [line.amount for line in big.lines.all()] == [Decimal("10.00"), Decimal("7.50"), Decimal("7.50")]
+    assert [line.amount for line in big.lines.all()] == [
+        Decimal("10.00"),
+        Decimal("7.50"),
+        Decimal("7.50"),
+    ]
     assert big.status == Invoice.Status.OPEN
     assert big.scheme == scheme
 
@@ -149,7 +153,9 @@ def test_reduced_and_free_members(scheme):
     assert "erelid" in reasons[honorary.pk]
 
     dues_run_execute(year=YEAR)
-    assert invoice_of(mixed).total == Decimal("15.00")  # reduced 5,00 + the standard member is first: 10,00
+    assert invoice_of(mixed).total == Decimal(
+        "15.00"
+    )  # reduced 5,00 + the standard member is first: 10,00
     free_invoice = invoice_of(free_then_paying)
     assert free_invoice.total == Decimal("10.00")
     assert [line.member_id for line in free_invoice.lines.all()] == [paying.pk]
@@ -160,7 +166,8 @@ def test_reduced_and_free_members(scheme):
     "rule, expected",
     [
         (ContributionScheme.MidYear.FULL, Decimal("17.50")),
-        # First member 10,00 for the whole year; the second joined in October: 7,50 × 3 / 12 = 1,875 → 1,88.
+        # First member 10,00 for the whole year; the second joined in October:
+        # 7,50 × 3 / 12 = 1,875 → 1,88.
         (ContributionScheme.MidYear.PER_MONTH, Decimal("11.88")),
         (ContributionScheme.MidYear.NONE, Decimal("10.00")),
     ],
@@ -255,7 +262,10 @@ def test_numbers_are_gap_free_and_continue_for_later_joiners(scheme):
     sequences = sorted(Invoice.objects.filter(year=year).values_list("sequence", flat=True))
     assert sequences == [1, 2, 3, 4, 5]
     assert invoice_of(newcomer).number == f"{year}-000005"
-    assert all(number.startswith(f"{year}-") and len(number) == 11 for number in Invoice.objects.values_list("number", flat=True))
+    assert all(
+        number.startswith(f"{year}-") and len(number) == 11
+        for number in Invoice.objects.values_list("number", flat=True)
+    )
 
 
 def test_new_member_in_an_invoiced_household_is_listed_not_invoiced(scheme):
@@ -277,7 +287,9 @@ def test_a_member_who_moved_is_not_charged_twice(scheme):
     member_move(member=mover, to_household=new_home)
     preview = dues_run_preview(year=YEAR)
     assert preview.invoices == []
-    assert any(item.member_id == mover.pk and "al op factuur" in item.reason for item in preview.skipped)
+    assert any(
+        item.member_id == mover.pk and "al op factuur" in item.reason for item in preview.skipped
+    )
 
 
 def test_database_allows_one_dues_invoice_per_household_and_year(scheme):
@@ -362,3 +374,20 @@ def test_concurrent_runs_cannot_duplicate(on_postgres):
     assert Invoice.objects.filter(dues_year=YEAR).count() == 30
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 31))
     assert sequence_value() == 30
+
+
+def test_a_clash_with_an_existing_invoice_undoes_the_whole_run(scheme, monkeypatch):
+    """If another process invoiced a household between plan and insert, nothing is kept."""
+    from finance.services import dues
+
+    household, _ = household_with(dt.date(2020, 1, 1))
+    household_with(dt.date(2020, 1, 1))
+    stale = dues._plan(scheme=scheme)  # made before the other process ran
+    dues_run_execute(year=YEAR)
+    used = sequence_value()
+    scheme.refresh_from_db()
+    monkeypatch.setattr(dues, "_plan", lambda scheme: stale)
+    with pytest.raises(FinanceError, match="Tegelijk"):
+        dues_run_execute(year=YEAR)
+    assert Invoice.objects.count() == 2
+    assert sequence_value() == used

@@ -77,7 +77,11 @@ def test_credit_note(invoice, treasurer):
     assert credit.sequence == before + 1
     assert credit.number == f"{TODAY().year}-{before + 1:06d}"
     assert credit.credited_invoice == invoice
-    assert [line.amount for line in credit.lines.all()] == [Decimal("-10.00"), Decimal("-7.50"), Decimal("-7.50")]
+    assert [line.amount for line in credit.lines.all()] == [
+        Decimal("-10.00"),
+        Decimal("-7.50"),
+        Decimal("-7.50"),
+    ]
     assert invoice.status == Invoice.Status.CREDITED
     assert invoice_balance(invoice) == Decimal("0.00")
     entry = invoice.entries.get()
@@ -119,8 +123,12 @@ def test_credit_and_write_off_refused_while_in_a_debit_batch(invoice):
         account_holder="J. Berg",
         signed_on=dt.date(2024, 1, 1),
     )
-    batch = CollectionBatch.objects.create(collection_date=TODAY(), message_id="M1", schema_version="pain.008.001.02")
-    CollectionItem.objects.create(batch=batch, invoice=invoice, mandate=mandate, amount=invoice.total, end_to_end_id="E1")
+    batch = CollectionBatch.objects.create(
+        collection_date=TODAY(), message_id="M1", schema_version="pain.008.001.02"
+    )
+    CollectionItem.objects.create(
+        batch=batch, invoice=invoice, mandate=mandate, amount=invoice.total, end_to_end_id="E1"
+    )
     with pytest.raises(FinanceError, match="incasso"):
         invoice_credit(invoice=invoice, reason="fout")
     with pytest.raises(FinanceError, match="incasso"):
@@ -132,7 +140,9 @@ def test_credit_and_write_off_refused_while_in_a_debit_batch(invoice):
 
 
 def test_write_off_after_a_partial_payment(invoice, treasurer):
-    payment_record_manual(invoice=invoice, amount=Decimal("10.00"), booked_on=TODAY(), note="contant", by=treasurer)
+    payment_record_manual(
+        invoice=invoice, amount=Decimal("10.00"), booked_on=TODAY(), note="contant", by=treasurer
+    )
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PARTLY_PAID
     assert invoice_balance(invoice) == Decimal("15.00")
@@ -154,7 +164,9 @@ def test_manual_payment_validation_and_overpayment(invoice):
     with pytest.raises(TypeError):
         payment_record_manual(invoice=invoice, amount=25.0, booked_on=TODAY())  # type: ignore[arg-type]
     with pytest.raises(FinanceError, match="toekomst"):
-        payment_record_manual(invoice=invoice, amount=Decimal("1.00"), booked_on=TODAY() + dt.timedelta(days=1))
+        payment_record_manual(
+            invoice=invoice, amount=Decimal("1.00"), booked_on=TODAY() + dt.timedelta(days=1)
+        )
     assert invoice.entries.count() == 0
     first = payment_record_manual(invoice=invoice, amount=Decimal("20.00"), booked_on=TODAY())
     second = payment_record_manual(invoice=invoice, amount=Decimal("10.00"), booked_on=TODAY())
@@ -245,12 +257,19 @@ def test_treasurer_sees_everything(client, invoice, treasurer):
         assert response.status_code == 200, url
 
 
-@pytest.mark.parametrize("name", ["member", "coordinator", "buurtassistent", "volunteer", "outsider"])
+@pytest.mark.parametrize(
+    "name", ["member", "coordinator", "buurtassistent", "volunteer", "outsider"]
+)
 def test_others_may_not_use_treasurer_pages(client, invoice, name):
     client.force_login(make_persona(name))
     for url in treasurer_urls(invoice):
         assert client.get(url).status_code == 403, url
-    assert client.post(reverse("finance:invoice_credit", args=[invoice.pk]), {"reason": "x", "confirm": "on"}).status_code == 403
+    assert (
+        client.post(
+            reverse("finance:invoice_credit", args=[invoice.pk]), {"reason": "x", "confirm": "on"}
+        ).status_code
+        == 403
+    )
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.OPEN
 
@@ -272,6 +291,10 @@ def test_member_sees_only_own_invoices(client, scheme, member_user):
     assert response.status_code == 200
     assert own.number in content and other.number not in content
     assert "€ 10,00" in content
+    assert reverse("finance:invoice_pay", args=[own.pk]) in content  # the open invoice can be paid
+    payment_record_manual(invoice=own, amount=Decimal("10.00"), booked_on=TODAY())
+    content = client.get(reverse("finance:my_invoices")).content.decode()
+    assert reverse("finance:invoice_pay", args=[own.pk]) not in content and "Betaald" in content
     pdf = client.get(reverse("finance:my_invoice_pdf", args=[own.pk]))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert own.number in pdf_text(pdf.content)
@@ -308,10 +331,23 @@ def test_coordinator_sees_paid_or_open_but_no_bank_details(client, scheme, coord
     assert "Betaald" in content and "Open" in content
     assert "NL02RABO0123456789" not in content and "RABO" not in content
     assert "NL91ABNA" not in content
-    open_only = client.get(reverse("finance:dues_status"), {"year": YEAR, "toon": "open"}).content.decode()
+    open_only = client.get(
+        reverse("finance:dues_status"), {"year": YEAR, "toon": "open"}
+    ).content.decode()
     assert unpaid.household.street in open_only
     assert paid.recipient_name.split()[0] in content
-    statuses = household_dues_status([paid.household_id, unpaid.household_id, HouseholdFactory().pk], YEAR)
+    for bad in (
+        {"year": "abc"},
+        {"year": "1"},
+        {"toon": "x"},
+        {"buurt": "-1"},
+        {"page": "-3"},
+        {"q": "%' OR 1=1"},
+    ):
+        assert client.get(reverse("finance:dues_status"), bad).status_code == 200, bad
+    statuses = household_dues_status(
+        [paid.household_id, unpaid.household_id, HouseholdFactory().pk], YEAR
+    )
     assert [s.status for s in statuses.values()] == ["paid", "open", "none"]
 
 
@@ -330,13 +366,19 @@ def test_scheme_pages_validate(client, treasurer):
     assert response.status_code == 200
     assert "negatief" in response.content.decode()
     for year in ("1800", "abc", "99999999999999999999"):
-        response = client.post(reverse("finance:scheme_create"), {**data, "first_member_amount": "10", "year": year})
+        response = client.post(
+            reverse("finance:scheme_create"), {**data, "first_member_amount": "10", "year": year}
+        )
         assert response.status_code == 200
     assert not ContributionScheme.objects.exists()
-    response = client.post(reverse("finance:scheme_create"), {**data, "first_member_amount": "€ 10,00"})
+    response = client.post(
+        reverse("finance:scheme_create"), {**data, "first_member_amount": "€ 10,00"}
+    )
     assert response.status_code == 302
     scheme = ContributionScheme.objects.get(year=2027)
-    assert scheme.first_member_amount == Decimal("10.00") and scheme.further_member_amount == Decimal("7.50")
+    assert scheme.first_member_amount == Decimal(
+        "10.00"
+    ) and scheme.further_member_amount == Decimal("7.50")
 
 
 def test_editing_a_scheme_after_the_run_changes_nothing(client, invoice, treasurer):
@@ -357,7 +399,9 @@ def test_editing_a_scheme_after_the_run_changes_nothing(client, invoice, treasur
     )
     assert response.status_code == 200
     assert "kan niet meer worden gewijzigd" in response.content.decode()
-    assert ContributionScheme.objects.get(pk=invoice.scheme_id).first_member_amount == Decimal("10.00")
+    assert ContributionScheme.objects.get(pk=invoice.scheme_id).first_member_amount == Decimal(
+        "10.00"
+    )
 
 
 def test_dues_run_pages(client, scheme, treasurer):
@@ -371,7 +415,7 @@ def test_dues_run_pages(client, scheme, treasurer):
     assert response.status_code == 200 and not Invoice.objects.exists()
     response = client.post(url, {"confirm": "on"}, follow=True)
     assert response.status_code == 200
-    assert "1 facturen gemaakt" in response.content.decode()
+    assert "1 factuur gemaakt voor 2025" in response.content.decode()
     assert Invoice.objects.filter(household=household, dues_year=YEAR).count() == 1
     response = client.post(url, {"confirm": "on"}, follow=True)
     assert "Geen nieuwe facturen" in response.content.decode()
@@ -390,7 +434,9 @@ def test_invoice_actions_through_the_pages(client, invoice, treasurer):
     response = client.post(pay, {"amount": "5", "booked_on": "2099-01-01"})
     assert response.status_code == 200 and "toekomst" in response.content.decode()
     assert invoice.entries.count() == 0
-    response = client.post(pay, {"amount": "30,00", "booked_on": today, "note": "contant"}, follow=True)
+    response = client.post(
+        pay, {"amount": "30,00", "booked_on": today, "note": "contant"}, follow=True
+    )
     assert "te veel betaald" in response.content.decode()
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
@@ -402,7 +448,9 @@ def test_invoice_actions_through_the_pages(client, invoice, treasurer):
     assert "gecrediteerd met creditnota" in response.content.decode()
     other.refresh_from_db()
     assert other.status == Invoice.Status.CREDITED
-    response = client.post(reverse("finance:invoice_write_off", args=[other.pk]), {"reason": "x", "confirm": "on"})
+    response = client.post(
+        reverse("finance:invoice_write_off", args=[other.pk]), {"reason": "x", "confirm": "on"}
+    )
     assert response.status_code == 200 and "Alleen een open" in response.content.decode()
 
 
@@ -416,8 +464,20 @@ def test_invoice_list_filters_totals_and_constant_queries(client, scheme, treasu
     assert invoices[1].number in content and invoices[0].number not in content
     assert "€ 42,50" in content  # 17,50 + 25,00 open
     response = client.get(url, {"q": invoices[2].number})
-    assert invoices[2].number in response.content.decode() and invoices[1].number not in response.content.decode()
-    for bad in ({"year": "abc"}, {"year": "-1"}, {"page": "xyz"}, {"page": "999"}, {"status": "nonsense"}, {"buurt": "x"}):
+    assert (
+        invoices[2].number in response.content.decode()
+        and invoices[1].number not in response.content.decode()
+    )
+    for bad in (
+        {"year": "abc"},
+        {"year": "-1"},
+        {"page": "xyz"},
+        {"page": "999"},
+        {"status": "nonsense"},
+        {"buurt": "x"},
+        {"buurt": "99999999999999999999"},
+        {"year": "99999999999999999999"},
+    ):
         assert client.get(url, bad).status_code == 200, bad
 
     def count_queries() -> int:
@@ -432,11 +492,17 @@ def test_invoice_list_filters_totals_and_constant_queries(client, scheme, treasu
 
 def test_exports(client, scheme, treasurer):
     (invoice,) = issue(3)
-    payment_record_manual(invoice=invoice, amount=Decimal("25.00"), booked_on=TODAY(), note="=HYPERLINK(1)")
+    payment_record_manual(
+        invoice=invoice, amount=Decimal("25.00"), booked_on=TODAY(), note="=HYPERLINK(1)"
+    )
     client.force_login(treasurer)
-    csv_text = b"".join(client.get(reverse("finance:invoice_export_csv")).streaming_content).decode("utf-8-sig")
+    csv_text = b"".join(client.get(reverse("finance:invoice_export_csv")).streaming_content).decode(
+        "utf-8-sig"
+    )
     assert invoice.number in csv_text and "25,00" in csv_text and "Betaald" in csv_text
-    ledger_csv = b"".join(client.get(reverse("finance:ledger_export_csv")).streaming_content).decode("utf-8-sig")
+    ledger_csv = b"".join(
+        client.get(reverse("finance:ledger_export_csv")).streaming_content
+    ).decode("utf-8-sig")
     assert invoice.number in ledger_csv and "'=HYPERLINK(1)" in ledger_csv
 
     from openpyxl import load_workbook
@@ -446,7 +512,11 @@ def test_exports(client, scheme, treasurer):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][0] == invoice.number and rows[1][11] == 25
     response = client.get(reverse("finance:ledger_export_xlsx"), {"status": "open"})
-    rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(values_only=True))
+    rows = list(
+        load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(
+            values_only=True
+        )
+    )
     assert len(rows) == 1  # only the header: the one entry belongs to a paid invoice
 
 

@@ -91,7 +91,9 @@ def make_invoice(household, *, total=Decimal("17.50"), number=None) -> Invoice:
         total=total,
     )
     if total:
-        InvoiceLine.objects.create(invoice=invoice, description="Eerste lid", amount=Decimal("10.00"))
+        InvoiceLine.objects.create(
+            invoice=invoice, description="Eerste lid", amount=Decimal("10.00")
+        )
         InvoiceLine.objects.create(
             invoice=invoice, description="Tweede lid", amount=total - Decimal("10.00")
         )
@@ -228,7 +230,7 @@ def mollie_error(status, title, detail, field=None):
 
 
 def on_mollie(mocked, id, *statuses, **kwargs):
-    """Mollie answers GET /v2/payments/<id> with these payments, in this order (the last repeats)."""
+    """Mollie answers GET /v2/payments/<id> with these, in this order (the last repeats)."""
     for status in statuses:
         mocked.get(f"{API}/{id}", json=mollie_payment(id, status, **kwargs), content_type=HAL)
 
@@ -355,7 +357,11 @@ def test_zero_balance_is_a_clear_error(member):
 
 def test_a_paid_invoice_cannot_be_paid_again(member_client, member, invoice):
     ledger_book(
-        invoice=invoice, kind="payment", source="transfer", external_id="bank-1", amount=Decimal("17.50")
+        invoice=invoice,
+        kind="payment",
+        source="transfer",
+        external_id="bank-1",
+        amount=Decimal("17.50"),
     )
 
     with pytest.raises(FinanceError, match="hoeft niet"):
@@ -367,7 +373,11 @@ def test_a_paid_invoice_cannot_be_paid_again(member_client, member, invoice):
 
 def test_a_partly_paid_invoice_asks_for_the_rest(member, invoice, mollie):
     ledger_book(
-        invoice=invoice, kind="payment", source="transfer", external_id="bank-1", amount=Decimal("10.00")
+        invoice=invoice,
+        kind="payment",
+        source="transfer",
+        external_id="bank-1",
+        amount=Decimal("10.00"),
     )
     mollie.post(API, json=mollie_payment("tr_rest0001", "open", amount="7.50"), status=201)
 
@@ -386,10 +396,16 @@ def test_no_ideal_while_a_direct_debit_runs(member, invoice):
         signed_on=dt.date(YEAR, 1, 1),
     )
     batch = CollectionBatch.objects.create(
-        collection_date=dt.date(YEAR, 3, 1), message_id="WC-BATCH-1", schema_version="pain.008.001.02"
+        collection_date=dt.date(YEAR, 3, 1),
+        message_id="WC-BATCH-1",
+        schema_version="pain.008.001.02",
     )
     CollectionItem.objects.create(
-        batch=batch, invoice=invoice, mandate=mandate, amount=Decimal("17.50"), end_to_end_id="E2E-1"
+        batch=batch,
+        invoice=invoice,
+        mandate=mandate,
+        amount=Decimal("17.50"),
+        end_to_end_id="E2E-1",
     )
 
     with pytest.raises(FinanceError, match="automatisch van uw rekening"):
@@ -408,7 +424,10 @@ def test_mollie_down_when_starting(member_client, invoice, mollie):
 def test_only_the_own_household_may_pay(client, member_client, member, other_invoice):
     for name in ("finance:invoice_pay", "finance:payment_return"):
         assert member_client.get(reverse(name, args=[other_invoice.pk])).status_code == 404
-    assert member_client.post(reverse("finance:invoice_pay", args=[other_invoice.pk])).status_code == 404
+    assert (
+        member_client.post(reverse("finance:invoice_pay", args=[other_invoice.pk])).status_code
+        == 404
+    )
     with pytest.raises(FinanceError):
         payment_start(invoice=other_invoice, by=member.user, base_url=SITE)
 
@@ -680,7 +699,6 @@ def test_paid_twice_and_the_refund_fails_waits_for_the_treasurer(
         status=201,
         content_type=HAL,
     )
-    on_mollie(mollie, second.provider_id, "paid", refunded="17.50", invoice=invoice)
     mollie.upsert(
         responses.GET,
         f"{API}/{second.provider_id}",
@@ -694,15 +712,18 @@ def test_paid_twice_and_the_refund_fails_waits_for_the_treasurer(
     client.post(reverse("finance:payment_resolve", args=[second.pk]))
     second.refresh_from_db()
     assert second.needs_attention == ""
-    assert invoice.number not in client.get(
-        reverse("finance:payment_list") + "?aandacht=1"
-    ).content.decode().split("<main", 1)[1]
+    listed = client.get(reverse("finance:payment_list") + "?aandacht=1").content.decode()
+    assert "Er zijn geen betalingen die aandacht vragen" in listed
 
 
 def test_paid_by_bank_meanwhile_the_online_payment_is_booked_and_flagged(client, invoice, mollie):
     payment = paid_at_mollie(invoice)
     ledger_book(
-        invoice=invoice, kind="payment", source="transfer", external_id="bank-1", amount=Decimal("17.50")
+        invoice=invoice,
+        kind="payment",
+        source="transfer",
+        external_id="bank-1",
+        amount=Decimal("17.50"),
     )
     on_mollie(mollie, payment.provider_id, "paid", invoice=invoice)
 
@@ -906,7 +927,9 @@ def test_the_demo_refuses_in_production(member_client, member, invoice, settings
         redirect_url="http://testserver/",
         expires_at=timezone.now() + dt.timedelta(minutes=5),
     )
-    Payment.objects.create(invoice=invoice, provider="demo", provider_id=row.pk, amount=Decimal("17.50"))
+    Payment.objects.create(
+        invoice=invoice, provider="demo", provider_id=row.pk, amount=Decimal("17.50")
+    )
     url = reverse("finance:demo_checkout", args=[row.pk])
     assert member_client.get(url).status_code == 404
     assert member_client.post(url, {"outcome": "paid"}).status_code == 404
@@ -937,15 +960,21 @@ def test_a_demo_checkout_that_expired(member_client, invoice, demo):
 def test_a_demo_checkout_with_a_made_up_outcome(member_client, invoice, demo):
     start = member_client.post(reverse("finance:invoice_pay", args=[invoice.pk]))
     assert member_client.post(start["Location"], {"outcome": "free"}).status_code == 400
-    assert member_client.get(reverse("finance:demo_checkout", args=["demo_nope"])).status_code == 404
+    assert (
+        member_client.get(reverse("finance:demo_checkout", args=["demo_nope"])).status_code == 404
+    )
 
 
-# Receipts ------------------------------------------------------------------------------------------
+# Receipts ---------------------------------------------------------------------------------------
 
 
 def test_receipts_exactly_once_by_email_or_letter(invoice, member):
     entry, _ = ledger_book(
-        invoice=invoice, kind="payment", source="transfer", external_id="bank-9", amount=Decimal("17.50")
+        invoice=invoice,
+        kind="payment",
+        source="transfer",
+        external_id="bank-9",
+        amount=Decimal("17.50"),
     )
     first = receipt_queue(entry=entry)
     again = receipt_queue(entry=entry)
@@ -960,7 +989,11 @@ def test_receipts_exactly_once_by_email_or_letter(invoice, member):
     assert "€ 17,50" in first.body_html
 
     reversal, _ = ledger_book(
-        invoice=invoice, kind="reversal", source="transfer", external_id="bank-9:r", amount=Decimal("-17.50")
+        invoice=invoice,
+        kind="reversal",
+        source="transfer",
+        external_id="bank-9:r",
+        amount=Decimal("-17.50"),
     )
     assert receipt_queue(entry=reversal) is None
 
@@ -968,7 +1001,11 @@ def test_receipts_exactly_once_by_email_or_letter(invoice, member):
     other = make_invoice(offline.household)
     entries = [
         ledger_book(
-            invoice=other, kind="payment", source="sepa", external_id=f"e2e-{n}", amount=Decimal(amount)
+            invoice=other,
+            kind="payment",
+            source="sepa",
+            external_id=f"e2e-{n}",
+            amount=Decimal(amount),
         )[0]
         for n, amount in enumerate(["10.00", "7.50"])
     ]

@@ -182,7 +182,7 @@ OTHER_FAMILIES = [
         "Ahmet Mehmet Mustafa Emre",
     ),
     (
-        ("el", "Amrani"),
+        ("", "El Amrani"),
         ("", "Bouzid"),
         ("", "Haddou"),
         ("", "Tahiri"),
@@ -331,13 +331,18 @@ class _Builder:
         return f"0555-{self.rng.randrange(100_000, 999_999)}"
 
     def _person(
-        self, *, generation: str, sex: str, family: tuple[str, str], origin: tuple | None
+        self,
+        *,
+        generation: str,
+        sex: str,
+        family: tuple[str, str],
+        origin: tuple | None,
+        taken: set[str],
     ) -> dict:
         rng = self.rng
-        if origin:
-            given = rng.choice(origin[-2 if sex == "f" else -1].split())
-        else:
-            given = rng.choice(FIRST_NAMES[(generation, sex)].split())
+        names = origin[-2 if sex == "f" else -1] if origin else FIRST_NAMES[(generation, sex)]
+        given = rng.choice([name for name in names.split() if name not in taken] or names.split())
+        taken.add(given)
         other = origin is not None
         tussenvoegsel, family_name = family
         years = {"old": (1931, 1959), "mid": (1960, 1984), "young": (1985, 2005)}[generation]
@@ -371,20 +376,36 @@ class _Builder:
         size = rng.choices([1, 2, 3, 4], weights=[55, 38, 6, 1])[0]
         generation = rng.choices(["old", "mid", "young"], weights=[52, 32, 16])[0]
         first_sex = rng.choice("fm")
-        people = [self._person(generation=generation, sex=first_sex, family=family, origin=origin)]
+        taken: set[str] = set()
+        people = [
+            self._person(
+                generation=generation, sex=first_sex, family=family, origin=origin, taken=taken
+            )
+        ]
         if size >= 2:
             partner_family = family if rng.random() < 0.6 else rng.choice(families)
-            partner_sex = "m" if first_sex == "f" and rng.random() < 0.92 else rng.choice("fm")
+            opposite = "m" if first_sex == "f" else "f"
+            partner_sex = opposite if rng.random() < 0.92 else first_sex
             people.append(
                 self._person(
-                    generation=generation, sex=partner_sex, family=partner_family, origin=origin
+                    generation=generation,
+                    sex=partner_sex,
+                    family=partner_family,
+                    origin=origin,
+                    taken=taken,
                 )
             )
         for _ in range(size - 2):
             # A grown-up child at home, or a parent who moved in.
             extra = {"old": "mid", "mid": rng.choice(["young", "old"]), "young": "mid"}[generation]
             people.append(
-                self._person(generation=extra, sex=rng.choice("fm"), family=family, origin=origin)
+                self._person(
+                    generation=extra,
+                    sex=rng.choice("fm"),
+                    family=family,
+                    origin=origin,
+                    taken=taken,
+                )
             )
         return people
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coop.accounts.models import User
 from coop.core.services import sequence_next
@@ -232,58 +233,36 @@ class DuesRunResult:
     already_invoiced: int = 0
 
 
-def _full_name(row: dict[str, Any]) -> str:
-    return " ".join(p for p in (row["given_name"], row["tussenvoegsel"], row["family_name"]) if p)
-
-
-def _house_number(row: dict[str, Any]) -> str:
-    addition = row["household__house_number_addition"]
-    number = str(row["household__house_number"])
+def _house_number(number: int, addition: str) -> str:
     if not addition:
-        return number
+        return str(number)
     return f"{number}{'-' if addition[0].isdigit() else ''}{addition}"
-
-
-def _recipient_name(names: list[str]) -> str:
-    if len(names) == 1:
-        return names[0]
-    if len(names) == 2:
-        return _("%(a)s en %(b)s") % {"a": names[0], "b": names[1]}
-    return _("%(name)s en huisgenoten") % {"name": names[0]}
 
 
 def _remaining_months(joined_on: dt.date) -> int:
     return 13 - joined_on.month
 
 
+_MEMBER_COLUMNS = (
+    "pk", "household_id", "given_name", "tussenvoegsel", "family_name", "email", "language",
+    "status", "joined_on", "applied_on", "dues_rate__rate", "dues_rate__reason",
+    "household__street", "household__house_number", "household__house_number_addition",
+    "household__postcode", "household__town", "household__country",
+)  # fmt: skip
+
+
 def _plan(*, scheme: ContributionScheme) -> DuesPreview:
-    """Work out the run from three queries; shared by the preview and the run itself."""
+    """Work out the run from three queries; shared by the preview and the run itself.
+
+    Runs once per member of the whole register, so the loop works on plain tuples and translates
+    its words once, before the loop.
+    """
     year = scheme.year
     year_end = dt.date(year, 12, 31)
     rows = (
         Member.objects.filter(status__in=[Member.Status.ACTIVE, Member.Status.APPLIED])
-        .values(
-            "pk",
-            "number",
-            "household_id",
-            "given_name",
-            "tussenvoegsel",
-            "family_name",
-            "email",
-            "language",
-            "status",
-            "joined_on",
-            "applied_on",
-            "dues_rate__rate",
-            "dues_rate__reason",
-            "household__street",
-            "household__house_number",
-            "household__house_number_addition",
-            "household__postcode",
-            "household__town",
-            "household__country",
-        )
         .order_by("household_id", "joined_on", "number")
+        .values_list(*_MEMBER_COLUMNS)
     )
     invoiced: dict[int, str] = dict(
         Invoice.objects.filter(kind=Invoice.Kind.INVOICE, dues_year=year).values_list(
@@ -296,78 +275,85 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
         ).values_list("member_id", "invoice__number")
     )
 
+    text_applied = _("Aangemeld, nog geen lid.")
+    text_later = _("Lid sinds %(date)s, na dit jaar.")
+    text_free = _("Gratis lid: %(reason)s")
+    text_free_plain = _("Gratis lid.")
+    text_on_invoice = _("Staat al op factuur %(number)s.")
+    text_none = _("Lid geworden in %(year)s; de regeling rekent dat jaar niets.") % {"year": year}
+    text_new = _("Nieuw lid in huishouden met factuur %(number)s.")
+    text_zero = _("Totaal € 0,00: geen factuur.")
+    text_two = _("%(a)s en %(b)s")
+    text_more = _("%(name)s en huisgenoten")
+    text_months = _("%(label)s, %(months)s maanden")
+    label_reduced, label_first, label_further = (
+        _("verlaagd tarief"),
+        _("eerste lid"),
+        _("volgend lid"),
+    )
+    prefix = f"{scheme.description} {year} – "
+    amounts = {
+        MemberRate.Rate.REDUCED: scheme.reduced_amount,
+        "first": scheme.first_member_amount,
+        "further": scheme.further_member_amount,
+    }
+    per_month = scheme.mid_year == ContributionScheme.MidYear.PER_MONTH
+    none_mid_year = scheme.mid_year == ContributionScheme.MidYear.NONE
+
     invoices: list[PlannedInvoice] = []
     skipped: list[Skipped] = []
     new_in_invoiced: list[Skipped] = []
-    mid_year = scheme.mid_year
-    description = scheme.description
     current: PlannedInvoice | None = None
     names: list[str] = []
     standard_count = 0
 
     def close(planned: PlannedInvoice | None) -> None:
-        if planned is None:
-            return
-        if not planned.lines:
+        if planned is None or not planned.lines:
             return
         if planned.total <= 0:
             skipped.append(
                 Skipped(
-                    None,
-                    planned.household_id,
-                    planned.recipient_name,
-                    planned.address,
-                    _("Totaal € 0,00: geen factuur."),
+                    None, planned.household_id, planned.recipient_name, planned.address, text_zero
                 )
             )
             return
-        planned.recipient_name = _recipient_name(names)[:300]
+        if len(names) == 2:
+            planned.recipient_name = text_two % {"a": names[0], "b": names[1]}
+        elif len(names) > 2:
+            planned.recipient_name = text_more % {"name": names[0]}
+        planned.recipient_name = planned.recipient_name[:300]
         invoices.append(planned)
 
-    for row in rows:
-        household_id = row["household_id"]
-        name = _full_name(row)
-        address = f"{row['household__street']} {_house_number(row)}, {row['household__postcode']} {row['household__town']}"
+    def address(row) -> str:
+        return f"{row[12]} {_house_number(row[13], row[14])}, {row[15]} {row[16]}"
 
-        def skip(reason: str, _row=row, _name=name, _address=address) -> None:
-            skipped.append(Skipped(_row["pk"], _row["household_id"], _name, _address, reason))
-
-        if row["status"] == Member.Status.APPLIED:
-            skip(_("Aangemeld, nog geen lid."))
-            continue
-        joined_on = row["joined_on"] or row["applied_on"]
-        if joined_on > year_end:
-            skip(_("Lid sinds %(date)s, na dit jaar.") % {"date": joined_on.strftime("%d-%m-%Y")})
-            continue
-        rate = row["dues_rate__rate"] or MemberRate.Rate.STANDARD
-        if rate == MemberRate.Rate.FREE:
-            reason = row["dues_rate__reason"]
-            skip(_("Gratis lid: %(reason)s") % {"reason": reason} if reason else _("Gratis lid."))
-            continue
-        if row["pk"] in invoiced_members:
-            skip(_("Staat al op factuur %(number)s.") % {"number": invoiced_members[row["pk"]]})
-            continue
+    for row in rows.iterator(chunk_size=5000):
+        (pk, household_id, given, tussenvoegsel, family, email, language, status, joined_on,
+         applied_on, rate, rate_reason) = row[:12]  # fmt: skip
+        name = " ".join(p for p in (given, tussenvoegsel, family) if p)
+        reason = ""
+        joined_on = joined_on or applied_on
+        if status == Member.Status.APPLIED:
+            reason = text_applied
+        elif joined_on > year_end:
+            reason = text_later % {"date": joined_on.strftime("%d-%m-%Y")}
+        elif rate == MemberRate.Rate.FREE:
+            reason = text_free % {"reason": rate_reason} if rate_reason else text_free_plain
+        elif pk in invoiced_members:
+            reason = text_on_invoice % {"number": invoiced_members[pk]}
         months = 12
-        if joined_on.year == year and joined_on.month > 1:
-            if mid_year == ContributionScheme.MidYear.NONE:
-                skip(
-                    _("Lid geworden in %(year)s; de regeling rekent dat jaar niets.")
-                    % {"year": year}
-                )
-                continue
-            if mid_year == ContributionScheme.MidYear.PER_MONTH:
+        mid_year = joined_on.year == year and joined_on.month > 1
+        if not reason and mid_year:
+            if none_mid_year:
+                reason = text_none
+            elif per_month:
                 months = _remaining_months(joined_on)
+        if reason:
+            skipped.append(Skipped(pk, household_id, name, address(row), reason))
+            continue
         if household_id in invoiced:
-            new_in_invoiced.append(
-                Skipped(
-                    row["pk"],
-                    household_id,
-                    name,
-                    address,
-                    _("Nieuw lid in huishouden met factuur %(number)s.")
-                    % {"number": invoiced[household_id]},
-                )
-            )
+            text = text_new % {"number": invoiced[household_id]}
+            new_in_invoiced.append(Skipped(pk, household_id, name, address(row), text))
             continue
 
         if current is None or current.household_id != household_id:
@@ -375,39 +361,32 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
             current = PlannedInvoice(
                 household_id=household_id,
                 recipient_name=name,
-                recipient_email=row["email"],
-                language=row["language"] or "nl",
-                street=row["household__street"],
-                house_number=_house_number(row),
-                postcode=row["household__postcode"],
-                town=row["household__town"],
-                country=row["household__country"] or "NL",
+                recipient_email=email,
+                language=language or "nl",
+                street=row[12],
+                house_number=_house_number(row[13], row[14]),
+                postcode=row[15],
+                town=row[16],
+                country=row[17] or "NL",
             )
             names = []
             standard_count = 0
-        if not current.recipient_email and row["email"]:
-            current.recipient_email = row["email"]
+        if not current.recipient_email and email:
+            current.recipient_email = email
         names.append(name)
 
         if rate == MemberRate.Rate.REDUCED:
-            amount, label = scheme.reduced_amount, _("verlaagd tarief")
+            amount, label = amounts[MemberRate.Rate.REDUCED], label_reduced
         elif standard_count == 0:
-            amount, label = scheme.first_member_amount, _("eerste lid")
+            amount, label = amounts["first"], label_first
             standard_count += 1
         else:
-            amount, label = scheme.further_member_amount, _("volgend lid")
+            amount, label = amounts["further"], label_further
             standard_count += 1
         if months < 12:
             amount = round_money(amount * months / 12)
-            label = _("%(label)s, %(months)s maanden") % {"label": label, "months": months}
-        current.lines.append(
-            PlannedLine(
-                member_id=row["pk"],
-                name=name,
-                description=f"{description} {year} – {name} ({label})"[:200],
-                amount=round_money(amount),
-            )
-        )
+            label = text_months % {"label": label, "months": months}
+        current.lines.append(PlannedLine(pk, name, f"{prefix}{name} ({label})"[:200], amount))
     close(current)
     return DuesPreview(
         year=year,
@@ -433,12 +412,51 @@ def dues_run_preview(*, year: int) -> DuesPreview:
     return _plan(scheme=_scheme_for(year))
 
 
+def _bulk_insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """Insert many rows in one go: COPY on PostgreSQL, bulk_create elsewhere.
+
+    `columns` are attribute names; every other column gets its field's default, so a field added
+    later with a default needs no change here.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=1000
+        )
+        return
+    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    rest = [f for name, f in fields.items() if name not in columns]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
+    names = ", ".join(
+        connection.ops.quote_name(c)
+        for c in [fields[n].column for n in columns] + [f.column for f in rest]
+    )
+    statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row + defaults)
+
+
+INVOICE_COLUMNS = [
+    "kind", "year", "sequence", "number", "household_id", "scheme_id", "dues_year",
+    "recipient_name", "recipient_email", "street", "house_number", "postcode", "town", "country",
+    "language", "issued_on", "due_on", "total", "status", "created_at", "created_by_id",
+]  # fmt: skip
+LINE_COLUMNS = ["invoice_id", "member_id", "description", "amount", "position"]
+
+
 @transaction.atomic
-def dues_run_execute(*, year: int, by: User | None = None, batch_size: int = 2000) -> DuesRunResult:
+def dues_run_execute(*, year: int, by: User | None = None) -> DuesRunResult:
     """Create the year's contribution invoices. Safe to run again: it only adds what is missing.
 
     The scheme row is locked for the whole run, so two runs (or a run and an edit of the scheme)
-    take turns; the unique (household, dues_year) constraint backs that up.
+    take turns; the unique (household, dues_year) constraint backs that up. Invoices and lines are
+    written with COPY: 33,000 households take seconds, not minutes.
     """
     try:
         scheme = ContributionScheme.objects.select_for_update().get(year=year)
@@ -460,60 +478,64 @@ def dues_run_execute(*, year: int, by: User | None = None, batch_size: int = 200
     issued_on = timezone.localdate()
     due_on = issued_on + dt.timedelta(days=scheme.due_days)
     number_year = issued_on.year
-    first = sequence_next(name=f"finance.invoice.{number_year}", count=len(plan.invoices))
-    invoices = [
-        Invoice(
-            kind=Invoice.Kind.INVOICE,
-            year=number_year,
-            sequence=first + offset,
-            number=f"{number_year}-{first + offset:06d}",
-            household_id=planned.household_id,
-            scheme=scheme,
-            dues_year=year,
-            recipient_name=planned.recipient_name,
-            recipient_email=planned.recipient_email,
-            street=planned.street,
-            house_number=planned.house_number,
-            postcode=planned.postcode,
-            town=planned.town,
-            country=planned.country,
-            language=planned.language,
-            issued_on=issued_on,
-            due_on=due_on,
-            total=planned.total,
-            status=Invoice.Status.OPEN,
-            created_by=by,
-        )
+    count = len(plan.invoices)
+    first = sequence_next(name=f"finance.invoice.{number_year}", count=count)
+    last = first + count - 1
+    by_id = by.pk if by is not None else None
+    invoice_rows = [
+        (
+            Invoice.Kind.INVOICE.value,
+            number_year,
+            first + offset,
+            f"{number_year}-{first + offset:06d}",
+            planned.household_id,
+            scheme.pk,
+            year,
+            planned.recipient_name,
+            planned.recipient_email,
+            planned.street,
+            planned.house_number,
+            planned.postcode,
+            planned.town,
+            planned.country,
+            planned.language,
+            issued_on,
+            due_on,
+            planned.total,
+            Invoice.Status.OPEN.value,
+            now,
+            by_id,
+        )  # fmt: skip
         for offset, planned in enumerate(plan.invoices)
     ]
     try:
         with transaction.atomic():
-            Invoice.objects.bulk_create(invoices, batch_size=batch_size)
-            lines = [
-                InvoiceLine(
-                    invoice_id=invoice.pk,
-                    member_id=line.member_id,
-                    description=line.description,
-                    amount=line.amount,
-                    position=position,
+            _bulk_insert(Invoice, INVOICE_COLUMNS, invoice_rows)
+            pks = dict(
+                Invoice.objects.filter(year=number_year, sequence__range=(first, last)).values_list(
+                    "sequence", "pk"
                 )
-                for invoice, planned in zip(invoices, plan.invoices, strict=True)
+            )
+            line_rows = [
+                (pks[first + offset], line.member_id, line.description, line.amount, position)
+                for offset, planned in enumerate(plan.invoices)
                 for position, line in enumerate(planned.lines, start=1)
             ]
-            InvoiceLine.objects.bulk_create(lines, batch_size=batch_size * 2)
+            _bulk_insert(InvoiceLine, LINE_COLUMNS, line_rows)
     except IntegrityError:
         # Another process created an invoice for one of these households in the meantime. Undo the
         # whole run (numbers included) rather than leave a gap or half a run.
         raise FinanceError(
             _(
-                "Tegelijk werden er al facturen gemaakt voor dit jaar. Er is niets veranderd; probeer het opnieuw."
+                "Tegelijk werden er al facturen gemaakt voor dit jaar. Er is niets veranderd; "
+                "probeer het opnieuw."
             )
         ) from None
-    result.created = len(invoices)
-    result.lines = len(lines)
+    result.created = count
+    result.lines = len(line_rows)
     result.total = plan.total
-    result.first_number = invoices[0].number
-    result.last_number = invoices[-1].number
+    result.first_number = f"{number_year}-{first:06d}"
+    result.last_number = f"{number_year}-{last:06d}"
     return result
 
 
@@ -521,10 +543,14 @@ def dues_run_summary(result: DuesRunResult) -> str:
     """One sentence for the treasurer after a run."""
     if not result.created:
         return _(
-            "Geen nieuwe facturen: alle huishoudens hebben al een factuur voor %(year)s of betalen niets."
+            "Geen nieuwe facturen: alle huishoudens hebben al een factuur voor %(year)s "
+            "of betalen niets."
         ) % {"year": result.year}
-    return _(
-        "%(count)s facturen gemaakt voor %(year)s (%(first)s tot en met %(last)s), samen %(total)s."
+    return ngettext(
+        "%(count)s factuur gemaakt voor %(year)s (%(first)s), samen %(total)s.",
+        "%(count)s facturen gemaakt voor %(year)s (%(first)s tot en met %(last)s), "
+        "samen %(total)s.",
+        result.created,
     ) % {
         "count": result.created,
         "year": result.year,

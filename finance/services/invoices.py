@@ -37,7 +37,8 @@ def _check_not_in_collection(invoice: Invoice) -> None:
     ).exists():
         raise FinanceError(
             _(
-                "Factuur %(number)s zit in een incassobatch die nog loopt. Wacht tot de incasso klaar is."
+                "Factuur %(number)s zit in een incassobatch die nog loopt. "
+                "Wacht tot de incasso klaar is."
             )
             % {"number": invoice.number}
         )

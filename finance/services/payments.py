@@ -28,6 +28,7 @@ Rules, in one place:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -70,10 +71,10 @@ logger = logging.getLogger(__name__)
 PAYABLE = (Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID)
 WAITING = (Payment.Status.OPEN, Payment.Status.PENDING)
 FINAL = (Payment.Status.FAILED, Payment.Status.CANCELED, Payment.Status.EXPIRED)
-_STAGE = {Payment.Status.OPEN: 0, Payment.Status.PENDING: 1}
+_STAGE: dict[str, int] = {Payment.Status.OPEN: 0, Payment.Status.PENDING: 1}
 # A checkout link that is about to expire is not worth sending the member back to.
-_REUSE_MARGIN = timezone.timedelta(minutes=2)
-_UNSEEN_REUSE_WINDOW = timezone.timedelta(minutes=10)
+_REUSE_MARGIN = dt.timedelta(minutes=2)
+_UNSEEN_REUSE_WINDOW = dt.timedelta(minutes=10)
 _ATTENTION_SEP = " · "
 
 

@@ -86,5 +86,5 @@ def receipts_queue(*, entries: Iterable[LedgerEntry]) -> int:
     by_pk = invoices.in_bulk({e.invoice_id for e in todo})
     for entry in todo:
         invoice = by_pk[entry.invoice_id]
-        _queue(entry, invoice, invoice.household.receipt_members)
+        _queue(entry, invoice, invoice.household.receipt_members)  # type: ignore[attr-defined]
     return len(todo)

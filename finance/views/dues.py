@@ -51,7 +51,7 @@ def _filter_query(request) -> str:
     return query.urlencode()
 
 
-# Overview and schemes ----------------------------------------------------------------------------
+# Overview and schemes -----------------------------------------------------------------------------
 
 
 @role_required(Role.TREASURER)
@@ -106,7 +106,8 @@ def scheme_edit(request, pk: int):
         messages.error(
             request,
             _(
-                "De regeling voor %(year)s is al gebruikt voor de contributierun en kan niet meer worden gewijzigd."
+                "De regeling voor %(year)s is al gebruikt voor de contributierun "
+                "en kan niet meer worden gewijzigd."
             )
             % {"year": scheme.year},
         )
@@ -114,7 +115,7 @@ def scheme_edit(request, pk: int):
     return render(request, "finance/scheme_form.html", {"form": form, "scheme": scheme})
 
 
-# The dues run --------------------------------------------------------------------------------------
+# The dues run -------------------------------------------------------------------------------------
 
 
 @role_required(Role.TREASURER)
@@ -174,7 +175,9 @@ def _invoice_filters(request) -> tuple[InvoiceFilterForm, selectors.InvoiceFilte
 def invoice_list(request):
     form, filters = _invoice_filters(request)
     invoices = selectors.invoice_list(filters)
+    totals = selectors.invoice_totals(selectors.invoice_search(filters))
     paginator = Paginator(invoices, PAGE_SIZE)
+    paginator.count = totals["count"]  # counted with the totals: one scan fewer
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
@@ -184,7 +187,7 @@ def invoice_list(request):
             "page": page,
             "paginator": paginator,
             "invoices": page.object_list,
-            "totals": selectors.invoice_totals(selectors.invoice_search(filters)),
+            "totals": totals,
             "filter_query": _filter_query(request),
             "is_filtered": bool(request.GET.get("q") or filters != selectors.InvoiceFilter()),
             "open_statuses": selectors.OPEN_STATUSES,
@@ -291,11 +294,12 @@ def _invoice_action(request, pk: int, *, action: str):
     }
     explanations = {
         "credit": _(
-            "Er komt een creditnota met een eigen nummer. De factuur blijft bestaan en krijgt de status "
-            "‘Gecrediteerd’. Het lid hoeft niets meer te betalen."
+            "Er komt een creditnota met een eigen nummer. De factuur blijft bestaan en krijgt de "
+            "status ‘Gecrediteerd’. Het lid hoeft niets meer te betalen."
         ),
         "write_off": _(
-            "Het bedrag dat nog openstaat wordt afgeboekt als oninbaar. De factuur krijgt de status ‘Afgeboekt’."
+            "Het bedrag dat nog openstaat wordt afgeboekt als oninbaar. "
+            "De factuur krijgt de status ‘Afgeboekt’."
         ),
         "payment": _(
             "Boek geld dat buiten iDEAL en de bank-import om binnenkwam, bijvoorbeeld contant."
@@ -392,7 +396,7 @@ def member_rate(request, pk: int):
     return render(request, "finance/member_rate_form.html", {"member": member, "form": form})
 
 
-# Paid or not: coordinators and the treasurer -------------------------------------------------------
+# Paid or not: coordinators and the treasurer ------------------------------------------------------
 
 DUES_FILTER_CHOICES = ("", "paid", "open", "none")
 
@@ -461,7 +465,7 @@ def dues_status_list(request):
     )
 
 
-# Members: their own household's invoices ------------------------------------------------------------
+# Members: their own household's invoices ----------------------------------------------------------
 
 
 @role_required(Role.MEMBER)

@@ -9,7 +9,8 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
+from django.utils import dateformat
+from django.utils.formats import get_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -79,7 +80,7 @@ def _url_pattern(name: str) -> str:
     return reverse(name, args=[int(slot)]).replace(slot, "{}")
 
 
-# What a row of the list shows: plain values, no model instances (a page renders ~3× faster).
+# What a row of the list shows, read as plain values: no model instances to build per row.
 _MEMBER_ROW_FIELDS = (
     "pk",
     "number",
@@ -105,6 +106,8 @@ def _member_rows(values) -> list[dict]:
     outside = gettext("Buiten werkgebied")
     member_url = _url_pattern("members:member_detail")
     household_url = _url_pattern("members:household_detail")
+    date_pattern = get_format("SHORT_DATE_FORMAT")
+    # The models' own display rules, applied to plain values.
     full_name = Member.full_name.fget
     house_number_full = Household.house_number_full.fget
     rows = []
@@ -125,9 +128,10 @@ def _member_rows(values) -> list[dict]:
                 "buurt": v["household__buurt__name"] or outside,
                 "status": v["status"],
                 "status_label": statuses.get(v["status"], v["status"]),
-                "joined_on": date_format(joined, "SHORT_DATE_FORMAT") if joined else "",
+                "joined_on": dateformat.format(joined, date_pattern) if joined else "",
                 "email": v["email"],
                 "phone": v["phone"],
+                "phone_href": "".join(c for c in v["phone"] if c.isdigit() or c == "+"),
             }
         )
     return rows
@@ -138,7 +142,8 @@ def member_list(request):
     """Search, filter, sort and page through the register; a fixed handful of queries."""
     form, members = _filtered_members(request)
     sort = form.filters()["sort"]
-    paginator = Paginator(members.values(*_MEMBER_ROW_FIELDS), settings.COOP_MEMBER_LIST_PAGE_SIZE)
+    # Count the members themselves (no joins), then read one page of plain values.
+    paginator = Paginator(members, settings.COOP_MEMBER_LIST_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     headers = {}
     for column, label, ascending, descending in _MEMBER_LIST_SORTS:
@@ -162,7 +167,7 @@ def member_list(request):
             "current": form.filters(),
             "selects": form.select_options(),
             "page": page,
-            "rows": _member_rows(page.object_list),
+            "rows": _member_rows(page.object_list.values(*_MEMBER_ROW_FIELDS)),
             "paginator": paginator,
             "headers": headers,
             "filter_query": _query_string(request.GET),
