@@ -5,6 +5,7 @@ total minus the sum of its ledger entries, corrected with reversing entries and 
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Household, Member
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+class _Money(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: _Money = {"max_digits": 12, "decimal_places": 2}
 
 
 class ContributionScheme(models.Model):

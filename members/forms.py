@@ -196,7 +196,8 @@ class AddressForm(forms.Form):
         label=_("Huisnummer"),
         min_value=1,
         max_value=99999,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # A text box, not type=number: browsers silently drop "12a" or show their own message.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": "6"}),
         error_messages={
             "required": _("Vul het huisnummer in."),
             "invalid": _(
@@ -260,7 +261,7 @@ class HouseholdSearchForm(forms.Form):
         label=_("Huisnummer"),
         required=False,
         min_value=1,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": "6"}),
         error_messages={"invalid": _("Vul alleen het nummer in.")},
     )
 

@@ -109,7 +109,15 @@ class AddressFields(forms.Form):
         label=_("Huisnummer"),
         min_value=1,
         max_value=99999,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # A text box, not type=number: browsers silently drop "12a" or show their own message.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": "6"}),
+        error_messages={
+            "required": _("Vul het huisnummer in."),
+            "invalid": _(
+                "Vul alleen het nummer in; een letter of toevoeging gaat in het volgende veld."
+            ),
+            "min_value": _("Een huisnummer is 1 of hoger."),
+        },
     )
     house_number_addition = _text(
         _("Toevoeging"),

@@ -83,13 +83,13 @@ class _MostRows(Func):
         return f"likelihood({sql}, 0.9)", params
 
 
-def _postcode_starts(prefix: str) -> Q:
+def _postcode_starts(prefix: str, field: str = "postcode") -> Q:
     """Postcodes starting with `prefix`. PostgreSQL answers this from its pattern-ops index;
     SQLite uses an index for LIKE only on case-insensitive columns, so it also gets the same
     rows as a range (postcodes are stored normalised, and SQLite compares them byte by byte)."""
-    starts = Q(postcode__startswith=prefix)
+    starts = Q(**{f"{field}__startswith": prefix})
     if connection.vendor == "sqlite":
-        starts &= Q(postcode__gte=prefix, postcode__lt=prefix + "\x7f")
+        starts &= Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + "\x7f"})
     return starts
 
 
@@ -102,16 +102,15 @@ def member_search_filter(q: str) -> Q:
     """
     q = " ".join(q.split())
     prefix = postcode_prefix(q)
-    in_area = None
-    if prefix:
-        # A subquery rather than a join: the households are found on their own index first.
-        households = Household.objects.filter(_postcode_starts(prefix)).values("pk")
-        in_area = Q(household_id__in=households)
     if q.isdigit():
         by_number = Q(number=int(q)) if len(q) <= 9 else Q(pk__in=[])
-        return by_number | in_area if in_area else by_number
-    if in_area:
-        return in_area
+        if not prefix:
+            return by_number
+        # Either/or across two tables: a subquery lets each side use its own index.
+        households = Household.objects.filter(_postcode_starts(prefix)).values("pk")
+        return by_number | Q(household_id__in=households)
+    if prefix:
+        return _postcode_starts(prefix, "household__postcode")
     if "@" in q:
         return Q(email_lower__contains=q.lower())
     return Q(search_name__contains=q.lower())

@@ -95,9 +95,8 @@ def households_assign_buurt(*, postcode_from: str, postcode_to: str) -> int:
     )
     for postcode in households.values_list("postcode", flat=True).distinct():
         buurt_id = next((r.buurt_id for r in ranges if r.start <= postcode <= r.end), None)
-        changed += (
-            Household.objects.filter(postcode=postcode).exclude(buurt_id=buurt_id).update(buurt_id=buurt_id)
-        )
+        same = Q(buurt__isnull=True) if buurt_id is None else Q(buurt_id=buurt_id)
+        changed += Household.objects.filter(postcode=postcode).exclude(same).update(buurt_id=buurt_id)
     return changed
 
 

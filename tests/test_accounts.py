@@ -288,7 +288,7 @@ def test_mfa_pages_render_for_a_logged_in_user_and_totp_can_be_activated(client)
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Activeer authenticator-app" in html
+    assert "App op uw telefoon aanzetten" in html
     assert 'class="qr-code"' in html
     assert '<label for="id_code">' in html
 
@@ -343,7 +343,7 @@ def test_login_by_code_end_to_end(client, member_user):
 
     page = client.get(reverse("account_confirm_login_code"))
     assert page.status_code == 200
-    assert "Aanmeldcode invullen" in page.content.decode()
+    assert "Inlogcode invullen" in page.content.decode()
 
     code = re.search(r"^\s*([A-Z0-9]{4,}(?:-[A-Z0-9]+)*)\s*$", message.body, re.MULTILINE).group(1)
     response = client.post(reverse("account_confirm_login_code"), {"code": code})

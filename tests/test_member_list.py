@@ -289,6 +289,17 @@ def test_rows_link_to_member_and_household(register, coordinator_client):
     assert 'href="tel:0612345678"' in content
 
 
+def test_rows_escape_what_people_typed(register, coordinator_client):
+    Member.objects.filter(pk=register["jan"].pk).update(
+        given_name="<script>alert(1)</script>", email='x"onmouseover="y@example.org'
+    )
+    content = coordinator_client.get(LIST).content.decode()
+    assert "<script>alert(1)" not in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert 'x"onmouseover' not in content
+    assert "x&quot;onmouseover=&quot;y@example.org" in content
+
+
 def test_constant_number_of_queries(
     db, coordinator_client, settings, django_assert_max_num_queries
 ):

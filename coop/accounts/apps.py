@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "coop.accounts"
     label = "accounts"
-    verbose_name = _("Accounts and roles")
+    verbose_name = _("Accounts en rollen")

@@ -1,3 +1,4 @@
+import datetime as dt
 import logging
 from typing import Any
 
@@ -112,7 +113,7 @@ def outbox_requeue_pending(*, older_than_minutes: int = 10) -> int:
     """Queue again the e-mails that a lost task left pending (the periodic safety net)."""
     from .tasks import outbox_send
 
-    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
+    cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
     ids = list(
         OutboxMessage.objects.filter(
             channel=OutboxMessage.Channel.EMAIL,

@@ -17,6 +17,7 @@ class RenderedEmail:
 def render_email(name: str, context: dict[str, Any]) -> RenderedEmail:
     subject = " ".join(render_to_string(f"{name}-subject.txt", context).split())
     text = render_to_string(f"{name}-body.txt", context).strip() + "\n"
+    html: str
     try:
         html = render_to_string(f"{name}-body.html", context)
     except TemplateDoesNotExist:

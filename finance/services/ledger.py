@@ -138,6 +138,7 @@ def invoices_refresh_status(invoice_ids) -> None:
         )
         for pk, total, old, booked, written_off in rows:
             balance = total - booked
+            status: str
             if balance <= 0:
                 status = Invoice.Status.WRITTEN_OFF if written_off else Invoice.Status.PAID
             elif booked > 0:

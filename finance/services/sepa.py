@@ -27,12 +27,11 @@ import calendar
 import datetime as dt
 import re
 import uuid
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from schwifty import BIC, IBAN
@@ -48,7 +47,7 @@ from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mand
 from . import FinanceError
 from .contact import creditor_context, household_contact
 from .ledger import Booking, ledger_book_many
-from .pain008 import SUPPORTED_PAIN_VERSIONS, pain_document_build, pain_validate
+from .pain008 import SUPPORTED_PAIN_VERSIONS, Debit, pain_document_build, pain_validate
 
 SEQUENCE_TYPE = "RCUR"
 MANDATE_UNUSED_MONTHS = 36
@@ -539,22 +538,10 @@ def prenotice_key(item_id: int) -> str:
 
 def batch_prenotify(*, batch: CollectionBatch) -> int:
     """Queue the pre-notification of every debit in the batch once; returns how many were new."""
-    items = list(
-        batch.items.select_related("invoice", "mandate", "invoice__household").order_by("pk")
-    )
-    return _prenotify_items(batch, items)
+    return _prenotify_items(batch, _prenotices_missing(batch))
 
 
-def _prenotify_items(batch: CollectionBatch, items: list[CollectionItem]) -> int:
-    keys = [prenotice_key(item.pk) for item in items]
-    done = set()
-    for start in range(0, len(keys), 5000):
-        done.update(
-            OutboxMessage.objects.filter(key__in=keys[start : start + 5000]).values_list(
-                "key", flat=True
-            )
-        )
-    todo = [item for item in items if prenotice_key(item.pk) not in done]
+def _prenotify_items(batch: CollectionBatch, todo: list[CollectionItem]) -> int:
     if not todo:
         return 0
     household_ids = {item.invoice.household_id for item in todo}
@@ -597,43 +584,116 @@ def _prenotify_items(batch: CollectionBatch, items: list[CollectionItem]) -> int
 # Exporting ---------------------------------------------------------------------------------------
 
 
-def _batch_prepare_items(batch: CollectionBatch, *, today: dt.date) -> list[CollectionItem]:
-    """Take out what can no longer be collected, lower amounts that were partly paid meanwhile."""
-    items = list(
-        batch.items.select_related(
-            "mandate", "invoice", "invoice__household", "invoice__scheme"
-        ).order_by("pk")
+def _house_number(number: int, addition: str) -> str:
+    """Household.house_number_full, from plain values."""
+    if not addition:
+        return str(number)
+    return f"{number}{'-' if addition[0].isdigit() else ''}{addition}"
+
+
+def _batch_prepare_items(batch: CollectionBatch) -> list[Debit]:
+    """Take out what can no longer be collected, lower amounts that were partly paid meanwhile.
+
+    Reads plain values in one query (balance included), so 30,000 debits stay quick.
+    """
+    booked = (
+        LedgerEntry.objects.filter(invoice=OuterRef("invoice_id"))
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
     )
-    invoice_ids = [item.invoice_id for item in items]
-    booked: dict[int, Decimal] = {}
-    for start in range(0, len(invoice_ids), 5000):
-        rows = (
-            LedgerEntry.objects.filter(invoice_id__in=invoice_ids[start : start + 5000])
-            .order_by()
-            .values("invoice_id")
-            .annotate(total=Sum("amount"))
+    rows = (
+        batch.items.order_by("pk")
+        .annotate(booked=Coalesce(Subquery(booked), ZERO))
+        .values_list(
+            "pk",
+            "amount",
+            "end_to_end_id",
+            "sequence_type",
+            "invoice__total",
+            "invoice__status",
+            "invoice__number",
+            "invoice__year",
+            "invoice__scheme__description",
+            "booked",
+            "mandate__status",
+            "mandate__reference",
+            "mandate__signed_on",
+            "mandate__iban",
+            "mandate__bic",
+            "mandate__account_holder",
+            "invoice__household__street",
+            "invoice__household__house_number",
+            "invoice__household__house_number_addition",
+            "invoice__household__postcode",
+            "invoice__household__town",
+            "invoice__household__country",
         )
-        booked.update({row["invoice_id"]: row["total"] for row in rows})
-    keep, drop = [], []
+    )
+    open_statuses = (Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID)
+    debits: list[Debit] = []
+    drop: list[int] = []
     lowered: list[CollectionItem] = []
-    for item in items:
-        invoice = item.invoice
-        balance = round_money(invoice.total - booked.get(invoice.pk, ZERO))
-        collectable = (
-            invoice.status in (Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID) and balance > 0
+    for row in rows.iterator(chunk_size=5000):
+        (pk, amount, e2e, seq, total, status, number, year, scheme_text, paid, mandate_status) = (
+            row[:11]
         )
-        if not collectable or item.mandate.status != Mandate.Status.ACTIVE:
-            drop.append(item.pk)
+        balance = round_money(total - paid)
+        if status not in open_statuses or balance <= 0 or mandate_status != Mandate.Status.ACTIVE:
+            drop.append(pk)
             continue
-        if balance < item.amount:
-            item.amount = balance
-            lowered.append(item)
-        keep.append(item)
+        if balance < amount:
+            amount = balance
+            lowered.append(CollectionItem(pk=pk, amount=balance))
+        (
+            reference,
+            signed_on,
+            iban,
+            bic,
+            holder,
+            street,
+            number_,
+            addition,
+            postcode,
+            town,
+            country,
+        ) = row[11:]
+        debits.append(
+            Debit(
+                end_to_end_id=e2e,
+                amount=amount,
+                sequence_type=seq,
+                mandate_reference=reference,
+                mandate_signed_on=signed_on,
+                iban=iban,
+                bic=bic,
+                account_holder=holder,
+                description=f"{scheme_text or _('Factuur')} {year} factuur {number}",
+                street=street,
+                house_number=_house_number(number_, addition),
+                postcode=postcode,
+                town=town,
+                country=country,
+            )
+        )
     if drop:
         CollectionItem.objects.filter(pk__in=drop).delete()
     if lowered:
         CollectionItem.objects.bulk_update(lowered, ["amount"], batch_size=2000)
-    return keep
+    return debits
+
+
+def _prenotices_missing(batch: CollectionBatch) -> list[CollectionItem]:
+    """Debits of the batch whose pre-notification is not in the outbox (one query, no key list)."""
+    key = Concat(Value("finance.prenotice:"), Cast("pk", output_field=CharField()))
+    queued = OutboxMessage.objects.filter(key=OuterRef("prenotice_key"))
+    return list(
+        batch.items.annotate(prenotice_key=key)
+        .filter(~Exists(queued))
+        .select_related("invoice", "mandate", "invoice__household")
+        .order_by("pk")
+    )
 
 
 @transaction.atomic
@@ -662,16 +722,19 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
         raise FinanceError(
             _("De incassodatum is voorbij. Maak een nieuwe batch met een latere datum.")
         )
-    items = _batch_prepare_items(batch, today=today)
-    if not items:
+    debits = _batch_prepare_items(batch)
+    if not debits:
         raise FinanceError(
             _(
                 "Er is niets meer te incasseren in deze batch: "
                 "alle facturen zijn betaald of vervallen."
             )
         )
-    if _prenotify_items(batch, items) and batch.collection_date < today + dt.timedelta(
-        days=settings.SEPA_PRENOTIFICATION_DAYS
+    missing = _prenotices_missing(batch)
+    if (
+        missing
+        and _prenotify_items(batch, missing)
+        and batch.collection_date < today + dt.timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS)
     ):
         # Pre-notices just queued now would arrive too late for this date.
         raise FinanceError(
@@ -681,7 +744,7 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
             )
         )
     try:
-        xml = pain_document_build(batch=batch, items=items, version=version)
+        xml = pain_document_build(batch=batch, debits=debits, version=version)
     except FinanceError:
         raise
     except Exception as exc:  # sepaxml reports bad input with plain exceptions
@@ -693,14 +756,12 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
     batch.schema_version = version
     batch.status = CollectionBatch.Status.EXPORTED
     batch.exported_at = timezone.now()
-    batch.count = len(items)
-    batch.total = sum((item.amount for item in items), ZERO)
+    batch.count = len(debits)
+    batch.total = sum((debit.amount for debit in debits), ZERO)
     batch.save(update_fields=["xml", "schema_version", "status", "exported_at", "count", "total"])
-    mandate_ids = sorted({item.mandate_id for item in items})
-    for start in range(0, len(mandate_ids), 5000):
-        Mandate.objects.filter(pk__in=mandate_ids[start : start + 5000]).update(
-            last_used_on=batch.collection_date
-        )
+    Mandate.objects.filter(pk__in=batch.items.values("mandate_id")).update(
+        last_used_on=batch.collection_date
+    )
     return xml
 
 

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..services import MembershipError
 
@@ -31,7 +32,11 @@ class MemberImportRowErrors(MemberImportError):
     def __init__(self, errors: list[RowError]):
         self.errors = sorted(errors, key=lambda e: e.row)
         super().__init__(
-            _("Er is niets geïmporteerd: %(count)s fout(en) in het bestand.")
+            ngettext(
+                "Er is niets geïmporteerd: %(count)s fout in het bestand.",
+                "Er is niets geïmporteerd: %(count)s fouten in het bestand.",
+                len(errors),
+            )
             % {"count": len(errors)}
         )
 
