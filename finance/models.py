@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Household, Member
 
+
 class _Money(TypedDict):
     max_digits: int
     decimal_places: int

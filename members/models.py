@@ -105,6 +105,9 @@ class AddressChange(models.Model):
         verbose_name_plural = _("adreswijzigingen")
         ordering = ["-changed_on", "-recorded_at"]
 
+    def __str__(self) -> str:
+        return f"{self.old_address} → {self.new_address}"
+
 
 class MemberQuerySet(models.QuerySet):
     def current(self):
@@ -225,6 +228,9 @@ class StatusChange(models.Model):
         verbose_name_plural = _("statuswijzigingen")
         ordering = ["-recorded_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_status or '–'} → {self.to_status} ({self.effective_on})"
+
 
 class Move(models.Model):
     """A member moving from one household to another."""
@@ -241,6 +247,9 @@ class Move(models.Model):
         verbose_name = _("verhuizing")
         verbose_name_plural = _("verhuizingen")
         ordering = ["-moved_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_address} → {self.to_address}"
 
 
 class ConsentText(models.Model):
@@ -286,6 +295,9 @@ class Consent(models.Model):
                 fields=["member", "consent_text"], condition=Q(withdrawn_at__isnull=True), name="consent_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.consent_text_id} ({self.given_at:%Y-%m-%d})"
 
 
 class MemberImport(models.Model):

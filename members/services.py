@@ -401,9 +401,7 @@ def household_member_remove(*, member: Member, by: User) -> Member:
     """A member reports that someone no longer lives with them: the membership ends, nothing is deleted."""
     if member.user_id == by.pk:
         raise MembershipError(_("U kunt uzelf hier niet verwijderen. Zeg uw lidmaatschap op via de coördinator."))
-    if member.status == Member.Status.APPLIED:
-        to_status = Member.Status.CANCELLED
-    elif member.status == Member.Status.ACTIVE:
+    if member.status == Member.Status.APPLIED or member.status == Member.Status.ACTIVE:
         to_status = Member.Status.CANCELLED
     else:
         raise MembershipError(_("Dit lidmaatschap is al beëindigd."))

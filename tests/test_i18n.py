@@ -407,12 +407,17 @@ def test_welcome_email_in_english(cooperative):
     assert "Welkom" in dutch.subject and "Beste Ann," in dutch.text
 
 
-def test_date_formats_follow_the_language(cooperative):
-    """English pages use English month names (the dashboard's 'new members in <month>')."""
-    day = dt.date(2026, 3, 5)
+def test_english_dates_are_day_first():
+    """Django's own English dates are American (01/15/2024); ours read and parse day-first."""
+    from django import forms
     from django.utils.formats import date_format
 
+    day = dt.date(2026, 3, 5)
     with translation.override("en"):
-        assert "March" in date_format(day, "F")
+        assert date_format(day) == "5 March 2026"
+        assert date_format(day, "SHORT_DATE_FORMAT") == "05-03-2026"
+        assert forms.DateField().clean("31-12-2024") == dt.date(2024, 12, 31)
+        assert forms.DateField().clean("05/03/2026") == day
     with translation.override("nl"):
-        assert "maart" in date_format(day, "F")
+        assert date_format(day) == "5 maart 2026"
+        assert date_format(day, "SHORT_DATE_FORMAT") == "5-3-2026"

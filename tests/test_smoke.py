@@ -1,7 +1,13 @@
 import pytest
 
 from members.models import Member
-from members.services import Address, Person, household_create, member_change_status, member_register
+from members.services import (
+    Address,
+    Person,
+    household_create,
+    member_change_status,
+    member_register,
+)
 
 
 @pytest.mark.django_db

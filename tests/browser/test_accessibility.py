@@ -6,7 +6,13 @@ from axe_playwright_python.sync_playwright import Axe
 from members.models import ConsentText
 
 from ..conftest import make_persona
-from ..factories import BuurtFactory, ConsentTextFactory, HouseholdFactory, MemberFactory, PostcodeRangeFactory
+from ..factories import (
+    BuurtFactory,
+    ConsentTextFactory,
+    HouseholdFactory,
+    MemberFactory,
+    PostcodeRangeFactory,
+)
 from .conftest import force_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,13 @@ from django.utils import timezone
 from lxml import etree
 
 from finance.bench_sepa import camt_document
-from finance.models import BankTransaction, CollectionBatch, CollectionItem, ContributionScheme, Invoice
+from finance.models import (
+    BankTransaction,
+    CollectionBatch,
+    CollectionItem,
+    ContributionScheme,
+    Invoice,
+)
 
 from ..conftest import make_persona
 from ..sepa_support import household_with_mandate
