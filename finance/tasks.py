@@ -6,6 +6,7 @@ from django.utils import timezone
 from .models import CollectionBatch
 from .services.reminders import reminders_send
 from .services.sepa import batch_prenotify, mandates_expire_unused
+from .services.statements import collection_returns_notify
 
 
 @shared_task
@@ -13,6 +14,12 @@ def batch_prenotify_task(batch_id: int) -> int:
     """Pre-notifications for a new direct debit batch (queued when the batch is created)."""
     batch = CollectionBatch.objects.filter(pk=batch_id).first()
     return batch_prenotify(batch=batch) if batch else 0
+
+
+@shared_task
+def returns_notify_task(item_ids: list[int]) -> int:
+    """Messages to members whose direct debit came back (queued by a statement import)."""
+    return collection_returns_notify(item_ids=item_ids)
 
 
 @shared_task

@@ -19,7 +19,12 @@ from finance.models import (
 from finance.services import FinanceError
 from finance.services.ledger import invoice_balance
 from finance.services.sepa import batch_mark_collected
-from finance.services.statements import statement_import, transaction_ignore, transaction_resolve
+from finance.services.statements import (
+    collection_returns_notify,
+    statement_import,
+    transaction_ignore,
+    transaction_resolve,
+)
 
 from .factories import MemberFactory
 from .sepa_support import FIXTURES, exported_batch, household_with_mandate, make_invoice
@@ -111,12 +116,15 @@ def test_the_same_file_twice_books_nothing_the_second_time(world):
     assert BankTransaction.objects.count() == 3
 
 
-def test_returned_debit_reopens_the_invoice_and_tells_the_member(world, settings):
+def test_returned_debit_reopens_the_invoice_and_tells_the_member(
+    world, settings, django_capture_on_commit_callbacks
+):
     settings.SITE_URL = "https://wijkcoop.example"
     _import("debit-batch.xml")
     invoice = world["invoices"][1]
     assert _status(invoice) == Invoice.Status.PAID
-    result = _import("return-ac04.xml")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = _import("return-ac04.xml")
     assert result.returns == 1
     assert _status(invoice) == Invoice.Status.OPEN
     assert invoice_balance(invoice) == Decimal("17.50")
@@ -129,6 +137,7 @@ def test_returned_debit_reopens_the_invoice_and_tells_the_member(world, settings
     # AC04: the account is closed, so the mandate cannot be used again.
     assert Mandate.objects.get(pk=item.mandate_id).status == Mandate.Status.REVOKED
     message = OutboxMessage.objects.get(key=f"finance.returned:{item.pk}")
+    assert collection_returns_notify(item_ids=[item.pk]) == 0  # the task again: nothing new
     member = world["debtors"][1][0]
     assert message.to_email == member.email
     assert "de rekening is opgeheven" in message.body_text

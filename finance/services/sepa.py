@@ -46,7 +46,7 @@ from members.models import Household, Member
 from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
 from . import FinanceError
 from .contact import creditor_context, household_contact
-from .ledger import Booking, ledger_book_many
+from .ledger import Booking, bulk_work_begin, ledger_book_many
 from .pain008 import SUPPORTED_PAIN_VERSIONS, Debit, pain_document_build, pain_validate
 
 SEQUENCE_TYPE = "RCUR"
@@ -462,6 +462,7 @@ def batch_create(
     *, collection_date: dt.date, by: User | None, today: dt.date | None = None
 ) -> CollectionBatch:
     """A draft batch with every collectable invoice; pre-notifications are queued right after."""
+    bulk_work_begin()
     today = today or timezone.localdate()
     earliest = today + dt.timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS)
     if collection_date < earliest:
@@ -703,6 +704,7 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
     Nothing is stored when the file does not validate. Exporting an exported batch again is
     refused (download the stored file instead): a bank must never get the same debits twice.
     """
+    bulk_work_begin()
     today = today or timezone.localdate()
     batch = CollectionBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != CollectionBatch.Status.DRAFT:
@@ -775,6 +777,7 @@ def batch_mark_collected(
     so importing the statement afterwards (or before) books nothing twice. Returns how many
     payments were booked now.
     """
+    bulk_work_begin()
     today = today or timezone.localdate()
     batch = CollectionBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status == CollectionBatch.Status.DRAFT:

@@ -27,6 +27,7 @@ Rules, in one place:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ from ..models import (
 )
 from . import FinanceError
 from .contact import creditor_context, household_contact, invoice_pay_url
-from .ledger import Booking, ledger_book, ledger_book_many
+from .ledger import Booking, bulk_work_begin, ledger_book, ledger_book_many
 from .sepa import mandate_revoke
 from .statement_files import StatementLine, statement_parse
 
@@ -152,8 +153,11 @@ def _lock_imports() -> None:
 
 @transaction.atomic
 def statement_import(*, file_name: str, content: bytes, by: User | None) -> ImportResult:
-    """Read, match and book a statement file, all or nothing. See the module docstring."""
+    """Read, match and book a statement file, all or nothing. See the module docstring.
+
+    Members whose debit came back are told by a task queued when the import commits."""
     parsed = statement_parse(content)
+    bulk_work_begin()
     file_hash = hashlib.sha256(content).hexdigest()
     _lock_imports()
     earlier = BankStatement.objects.filter(file_hash=file_hash).first()
@@ -204,16 +208,14 @@ class _Matcher:
         self.by = by
         self.rows: list[BankTransaction] = []
         self.payments: list[Booking] = []
-        self.returns: list[tuple[StatementLine, CollectionItem]] = []
+        self.returns: list[tuple[StatementLine, _Debit]] = []
         self.collected: set[int] = set()
 
     def run(self) -> None:
         e2e_ids = {line.end_to_end_id for line in self.lines if line.end_to_end_id}
-        items: dict[str, CollectionItem] = {}
+        items: dict[str, _Debit] = {}
         for chunk in _chunked(sorted(e2e_ids)):
-            for item in CollectionItem.objects.filter(end_to_end_id__in=chunk).select_related(
-                "invoice", "mandate", "batch"
-            ):
+            for item in _debits(CollectionItem.objects.filter(end_to_end_id__in=chunk)):
                 items[item.end_to_end_id] = item
         batch_refs = {line.batch_reference for line in self.lines if line.batch_reference}
         batches = {
@@ -265,7 +267,7 @@ class _Matcher:
             status=BankTransaction.Status.UNMATCHED,
         )
 
-    def _debit(self, line: StatementLine, row: BankTransaction, item: CollectionItem) -> None:
+    def _debit(self, line: StatementLine, row: BankTransaction, item: _Debit) -> None:
         self.payments.append(
             Booking(
                 invoice_id=item.invoice_id,
@@ -274,16 +276,16 @@ class _Matcher:
                 external_id=item.end_to_end_id,
                 amount=line.amount,
                 booked_on=line.booking_date,
-                note=_("Incasso %(batch)s") % {"batch": item.batch.message_id},
+                note=_("Incasso %(batch)s") % {"batch": item.batch_message_id},
             )
         )
         if item.status == CollectionItem.Status.PENDING:
             self.collected.add(item.pk)
         row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
-        row.note = _("Incasso van factuur %(number)s") % {"number": item.invoice.number}
+        row.note = _("Incasso van factuur %(number)s") % {"number": item.invoice_number}
         self.result.debits += 1
 
-    def _return(self, line: StatementLine, row: BankTransaction, item: CollectionItem) -> None:
+    def _return(self, line: StatementLine, row: BankTransaction, item: _Debit) -> None:
         # A return may come before the payment is known (or without it): book the payment first so
         # the reversal always has something to reverse and the balance ends right.
         self.payments.append(
@@ -293,14 +295,14 @@ class _Matcher:
                 source=LedgerEntry.Source.SEPA,
                 external_id=item.end_to_end_id,
                 amount=item.amount,
-                booked_on=item.batch.collection_date,
-                note=_("Incasso %(batch)s") % {"batch": item.batch.message_id},
+                booked_on=item.collection_date,
+                note=_("Incasso %(batch)s") % {"batch": item.batch_message_id},
             )
         )
         self.returns.append((line, item))
         row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
         row.note = _("Storno van factuur %(number)s: %(reason)s") % {
-            "number": item.invoice.number,
+            "number": item.invoice_number,
             "reason": return_reason_text(line.return_reason),
         }
         self.result.returns += 1
@@ -308,9 +310,7 @@ class _Matcher:
     def _batch_total(
         self, line: StatementLine, row: BankTransaction, batch: CollectionBatch
     ) -> None:
-        pending = list(
-            batch.items.filter(status=CollectionItem.Status.PENDING).select_related("invoice")
-        )
+        pending = _debits(batch.items.filter(status=CollectionItem.Status.PENDING))
         if batch.status == CollectionBatch.Status.DRAFT or not pending:
             row.note = _("Incassobatch %(batch)s: niets meer open.") % {"batch": batch.message_id}
             return
@@ -419,45 +419,95 @@ class _Matcher:
                 )
             )
         created = ledger_book_many(bookings=reversals, by=self.by)
-        for line, item in self.returns:
-            if (LedgerEntry.Source.SEPA, f"return:{item.end_to_end_id}") not in created:
-                continue  # this return was booked before (an overlapping statement)
-            CollectionItem.objects.filter(pk=item.pk).update(
-                status=CollectionItem.Status.RETURNED, return_reason=line.return_reason[:4]
+        # Only returns booked now (not those an overlapping statement booked before).
+        fresh = [
+            (line, item)
+            for line, item in self.returns
+            if (LedgerEntry.Source.SEPA, f"return:{item.end_to_end_id}") in created
+        ]
+        by_reason: dict[str, list[int]] = {}
+        for line, item in fresh:
+            by_reason.setdefault(line.return_reason[:4], []).append(item.pk)
+        for reason, pks in by_reason.items():
+            CollectionItem.objects.filter(pk__in=pks).update(
+                status=CollectionItem.Status.RETURNED, return_reason=reason
             )
-            revoked = False
-            mandate = Mandate.objects.get(pk=item.mandate_id)
-            if (
-                line.return_reason in REVOKE_MANDATE_REASONS
-                and mandate.status == Mandate.Status.ACTIVE
-            ):
-                mandate_revoke(mandate=mandate, by=None)
-                revoked = True
-            _return_notify(item=item, line=line, mandate_revoked=revoked)
+        unusable = {
+            item.mandate_id for line, item in fresh if line.return_reason in REVOKE_MANDATE_REASONS
+        }
+        for mandate in Mandate.objects.filter(pk__in=unusable, status=Mandate.Status.ACTIVE):
+            mandate_revoke(mandate=mandate, by=None)
+        item_ids = [item.pk for _line, item in fresh]
+        if item_ids:
+            from ..tasks import returns_notify_task
+
+            transaction.on_commit(lambda: returns_notify_task.delay(item_ids))
 
 
-def _return_notify(*, item: CollectionItem, line: StatementLine, mandate_revoked: bool) -> None:
-    invoice = Invoice.objects.select_related("household").get(pk=item.invoice_id)
-    contact = household_contact(invoice.household, fallback_name=invoice.recipient_name)
-    outbox_enqueue(
-        key=f"finance.returned:{item.pk}",
-        template="finance/email/debit-returned",
-        context={
-            "name": contact.name,
-            "invoice": invoice,
-            "amount": abs(line.amount),
-            "reason_code": line.return_reason,
-            "reason": return_reason_text(line.return_reason),
-            "mandate_revoked": mandate_revoked,
-            "pay_url": invoice_pay_url(invoice),
-            **creditor_context(),
-        },
-        recipient_ref=contact.recipient_ref,
-        to_name=contact.name,
-        to_email=contact.email,
-        to_address=contact.address,
-        language=contact.language,
+@dataclass(frozen=True, slots=True)
+class _Debit:
+    """What matching needs of a collection item, read as plain values."""
+
+    pk: int
+    end_to_end_id: str
+    status: str
+    amount: Decimal
+    invoice_id: int
+    invoice_number: str
+    mandate_id: int
+    batch_message_id: str
+    collection_date: dt.date
+
+
+def _debits(items) -> list[_Debit]:
+    rows = items.order_by("pk").values_list(
+        "pk",
+        "end_to_end_id",
+        "status",
+        "amount",
+        "invoice_id",
+        "invoice__number",
+        "mandate_id",
+        "batch__message_id",
+        "batch__collection_date",
     )
+    return [_Debit(*row) for row in rows]
+
+
+def collection_returns_notify(*, item_ids: list[int]) -> int:
+    """Tell each member whose debit came back: the reason in plain words and how to pay now.
+
+    Queued after the import commits; each message once (key finance.returned:<item id>)."""
+    items = CollectionItem.objects.filter(
+        pk__in=item_ids, status=CollectionItem.Status.RETURNED
+    ).select_related("invoice", "invoice__household", "mandate")
+    creditor = creditor_context()
+    sent = 0
+    for item in items.order_by("pk"):
+        invoice = item.invoice
+        contact = household_contact(invoice.household, fallback_name=invoice.recipient_name)
+        _message, new = outbox_enqueue(
+            key=f"finance.returned:{item.pk}",
+            template="finance/email/debit-returned",
+            context={
+                "name": contact.name,
+                "invoice": invoice,
+                "amount": item.amount,
+                "reason_code": item.return_reason,
+                "reason": return_reason_text(item.return_reason),
+                "mandate_revoked": item.return_reason in REVOKE_MANDATE_REASONS
+                and item.mandate.status == Mandate.Status.REVOKED,
+                "pay_url": invoice_pay_url(invoice),
+                **creditor,
+            },
+            recipient_ref=contact.recipient_ref,
+            to_name=contact.name,
+            to_email=contact.email,
+            to_address=contact.address,
+            language=contact.language,
+        )
+        sent += int(new)
+    return sent
 
 
 # The unmatched queue -------------------------------------------------------------------------
