@@ -25,6 +25,7 @@ from coop.lib.bench import Operation, consume
 from members import bench as members_bench
 from members.models import Member
 
+from . import bench_sepa
 from .models import ContributionScheme, Invoice, MemberRate
 from .services.dues import dues_run_execute, scheme_create
 
@@ -39,6 +40,7 @@ TARGETS = {
     "dues.preview": {"max_ms": 10_000, "max_queries": 20},
     # Open invoices with their totals: the totals read every open invoice, so this grows with them.
     "dues.invoice_list": {"max_ms": 1_000, "max_queries": 15},
+    **bench_sepa.TARGETS,
 }
 
 
@@ -82,6 +84,8 @@ def seed(*, size: int) -> None:
             cursor.execute(
                 "ANALYZE finance_invoice, finance_invoiceline, finance_memberrate, members_member"
             )
+    # Mandates and a draft direct debit batch over the open invoices, for pain.008 and CAMT.053.
+    bench_sepa.seed(size=size)
 
 
 def check_seeded(size: int) -> None:
@@ -91,6 +95,7 @@ def check_seeded(size: int) -> None:
         raise RuntimeError(
             f"expected {size} active members and their invoices, found {members} and {invoices}"
         )
+    bench_sepa.check_seeded(size)
 
 
 def login_user() -> User:
@@ -117,5 +122,7 @@ def operations() -> list[Operation]:
         ),
         # The preview of a year already run: the whole register is read and checked again.
         Operation("dues.preview", lambda client: consume(client.get(preview))),
+        # Export and import roll back, so they leave the seeded batch as it was.
+        *bench_sepa.operations(),
         Operation("dues.run", lambda client: dues_run_once()),
     ]

@@ -39,10 +39,15 @@ class ContributionScheme(models.Model):
         _("verlaagd tarief per lid"), **MONEY, help_text=_("Bijvoorbeeld voor minima.")
     )
     mid_year = models.CharField(
-        _("wie halverwege het jaar lid wordt betaalt"), max_length=10, choices=MidYear.choices, default=MidYear.FULL
+        _("wie halverwege het jaar lid wordt betaalt"),
+        max_length=10,
+        choices=MidYear.choices,
+        default=MidYear.FULL,
     )
     due_days = models.PositiveSmallIntegerField(_("betaaltermijn in dagen"), default=30)
-    description = models.CharField(_("omschrijving op de factuur"), max_length=140, default="Contributie")
+    description = models.CharField(
+        _("omschrijving op de factuur"), max_length=140, default="Contributie"
+    )
     locked_at = models.DateTimeField(_("vastgezet op"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -52,10 +57,14 @@ class ContributionScheme(models.Model):
         ordering = ["-year"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(first_member_amount__gte=0, further_member_amount__gte=0, reduced_amount__gte=0),
+                condition=Q(
+                    first_member_amount__gte=0, further_member_amount__gte=0, reduced_amount__gte=0
+                ),
                 name="scheme_amounts_not_negative",
             ),
-            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="scheme_year_sane"),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2100), name="scheme_year_sane"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -77,6 +86,9 @@ class MemberRate(models.Model):
     class Meta:
         verbose_name = _("tarief van een lid")
         verbose_name_plural = _("tarieven van leden")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.rate}"
 
 
 class Invoice(models.Model):
@@ -122,11 +134,15 @@ class Invoice(models.Model):
     issued_on = models.DateField(_("datum"))
     due_on = models.DateField(_("te betalen voor"))
     total = models.DecimalField(_("bedrag"), **MONEY)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
+    )
     reminder_level = models.PositiveSmallIntegerField(default=0)
     last_reminded_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("factuur")
@@ -144,10 +160,14 @@ class Invoice(models.Model):
                 name="invoice_total_sign",
             ),
             models.CheckConstraint(
-                condition=Q(kind="invoice") | Q(credited_invoice__isnull=False), name="credit_note_has_invoice"
+                condition=Q(kind="invoice") | Q(credited_invoice__isnull=False),
+                name="credit_note_has_invoice",
             ),
         ]
-        indexes = [models.Index(fields=["status", "year"]), models.Index(fields=["household", "year"])]
+        indexes = [
+            models.Index(fields=["status", "year"]),
+            models.Index(fields=["household", "year"]),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -159,13 +179,18 @@ class Invoice(models.Model):
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     description = models.CharField(max_length=200)
     amount = models.DecimalField(**MONEY)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["invoice", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
 
 
 class ImmutableQuerySet(models.QuerySet):
@@ -207,7 +232,9 @@ class LedgerEntry(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     objects = ImmutableQuerySet.as_manager()
 
@@ -217,8 +244,13 @@ class LedgerEntry(models.Model):
         ordering = ["booked_on", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="ledger_entry_once"),
-            models.CheckConstraint(condition=~Q(amount=Decimal("0")), name="ledger_amount_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(amount=Decimal("0")), name="ledger_amount_not_zero"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.external_id})"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -253,7 +285,9 @@ class Payment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("online betaling")
@@ -261,10 +295,15 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "provider_id"], condition=~Q(provider_id=""), name="payment_provider_id_unique"
+                fields=["provider", "provider_id"],
+                condition=~Q(provider_id=""),
+                name="payment_provider_id_unique",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.provider_id or self.pk}: {self.amount} ({self.status})"
 
 
 class Mandate(models.Model):
@@ -281,18 +320,24 @@ class Mandate(models.Model):
         FIRST_PAYMENT = "first_payment", _("Via eerste iDEAL-betaling")
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="mandates")
-    signed_by = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    signed_by = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reference = models.CharField(_("kenmerk machtiging"), max_length=35, unique=True)
     iban = models.CharField(_("IBAN"), max_length=34)
     bic = models.CharField(_("BIC"), max_length=11, blank=True)
     account_holder = models.CharField(_("naam rekeninghouder"), max_length=70)
     signed_on = models.DateField(_("getekend op"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
     via = models.CharField(max_length=15, choices=Via.choices, default=Via.PORTAL)
     last_used_on = models.DateField(_("laatst gebruikt"), null=True, blank=True)
     revoked_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("machtiging")
@@ -300,7 +345,9 @@ class Mandate(models.Model):
         ordering = ["-signed_on"]
         constraints = [
             models.UniqueConstraint(
-                fields=["household"], condition=Q(status="active"), name="one_active_mandate_per_household"
+                fields=["household"],
+                condition=Q(status="active"),
+                name="one_active_mandate_per_household",
             ),
         ]
 
@@ -325,12 +372,17 @@ class CollectionBatch(models.Model):
     count = models.PositiveIntegerField(default=0)
     exported_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("incassobatch")
         verbose_name_plural = _("incassobatches")
         ordering = ["-collection_date", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.collection_date})"
 
 
 class CollectionItem(models.Model):
@@ -356,6 +408,9 @@ class CollectionItem(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="collection_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return self.end_to_end_id
+
 
 class BankStatement(models.Model):
     """An imported bank statement file. The same file (by content hash) is imported once."""
@@ -370,12 +425,17 @@ class BankStatement(models.Model):
     statement_id = models.CharField(max_length=100, blank=True)
     account_iban = models.CharField(max_length=34, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
-    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("bankafschrift")
         verbose_name_plural = _("bankafschriften")
         ordering = ["-imported_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.imported_at:%Y-%m-%d})"
 
 
 class BankTransaction(models.Model):
@@ -387,7 +447,9 @@ class BankTransaction(models.Model):
         RESOLVED = "resolved", _("Met de hand gekoppeld")
         IGNORED = "ignored", _("Genegeerd")
 
-    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="transactions")
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, related_name="transactions"
+    )
     entry_key = models.CharField(max_length=200, unique=True)
     booking_date = models.DateField()
     amount = models.DecimalField(**MONEY, help_text="Positive: money in. Negative: money out.")
@@ -398,7 +460,9 @@ class BankTransaction(models.Model):
     mandate_reference = models.CharField(max_length=35, blank=True)
     return_reason = models.CharField(max_length=4, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNMATCHED)
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -407,17 +471,29 @@ class BankTransaction(models.Model):
         ordering = ["booking_date", "pk"]
         indexes = [models.Index(fields=["status"])]
 
+    def __str__(self) -> str:
+        return f"{self.booking_date} {self.amount} {self.counterparty_name}"
+
 
 class FinanceSettings(models.Model):
     """What the treasurer sets for reminders. There is one row."""
 
-    first_reminder_days = models.PositiveSmallIntegerField(_("eerste herinnering na (dagen na vervaldatum)"), default=14)
-    second_reminder_days = models.PositiveSmallIntegerField(_("tweede herinnering na (dagen na de eerste)"), default=14)
-    call_list_days = models.PositiveSmallIntegerField(_("op de bellijst na (dagen na de tweede)"), default=14)
+    first_reminder_days = models.PositiveSmallIntegerField(
+        _("eerste herinnering na (dagen na vervaldatum)"), default=14
+    )
+    second_reminder_days = models.PositiveSmallIntegerField(
+        _("tweede herinnering na (dagen na de eerste)"), default=14
+    )
+    call_list_days = models.PositiveSmallIntegerField(
+        _("op de bellijst na (dagen na de tweede)"), default=14
+    )
 
     class Meta:
         verbose_name = _("instellingen penningmeester")
         verbose_name_plural = _("instellingen penningmeester")
+
+    def __str__(self) -> str:
+        return f"{self.first_reminder_days}/{self.second_reminder_days}/{self.call_list_days}"
 
     @classmethod
     def current(cls) -> "FinanceSettings":

@@ -71,12 +71,16 @@ def batch_item_counts(batch: CollectionBatch) -> dict[str, int]:
 
 
 def statement_list() -> QuerySet[BankStatement]:
-    return BankStatement.objects.select_related("imported_by").annotate(
-        lines=Count("transactions"),
-        unmatched=Count(
-            "transactions", filter=Q(transactions__status=BankTransaction.Status.UNMATCHED)
-        ),
-    ).order_by("-imported_at", "-pk")
+    return (
+        BankStatement.objects.select_related("imported_by")
+        .annotate(
+            lines=Count("transactions"),
+            unmatched=Count(
+                "transactions", filter=Q(transactions__status=BankTransaction.Status.UNMATCHED)
+            ),
+        )
+        .order_by("-imported_at", "-pk")
+    )
 
 
 def statement_get(pk: int) -> BankStatement:
@@ -113,7 +117,11 @@ class CallListRow:
     invoice: Invoice
     balance: Decimal
     days_overdue: int
-    people: list[Member]  # current members of the household, with their phone numbers
+    people: list[Member]  # current members of the household
+
+    @property
+    def phones(self) -> list[str]:
+        return [person.phone for person in self.people if person.phone]
 
 
 def call_list(*, today: dt.date) -> list[CallListRow]:

@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .models import CollectionBatch
+from .models import CollectionBatch, LedgerEntry
+from .services.receipts import receipts_queue
 from .services.reminders import reminders_send
 from .services.sepa import batch_prenotify, mandates_expire_unused
 from .services.statements import collection_returns_notify
@@ -20,6 +21,12 @@ def batch_prenotify_task(batch_id: int) -> int:
 def returns_notify_task(item_ids: list[int]) -> int:
     """Messages to members whose direct debit came back (queued by a statement import)."""
     return collection_returns_notify(item_ids=item_ids)
+
+
+@shared_task
+def receipts_send_task(entry_ids: list[int]) -> int:
+    """Receipts for the payments a bank statement booked (queued after the import commits)."""
+    return receipts_queue(entries=LedgerEntry.objects.filter(pk__in=entry_ids))
 
 
 @shared_task

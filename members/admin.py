@@ -88,7 +88,16 @@ class MemberAdmin(admin.ModelAdmin):
     list_select_related = ["household"]
     raw_id_fields = ["household", "user", "created_by"]
     # Status, numbers and names for sorting and search belong to the services.
-    readonly_fields = ["number", "status", "applied_on", "joined_on", "ended_on", "end_reason", "sort_name", "search_name"]
+    readonly_fields = [
+        "number",
+        "status",
+        "applied_on",
+        "joined_on",
+        "ended_on",
+        "end_reason",
+        "sort_name",
+        "search_name",
+    ]
     inlines = [StatusChangeInline, MoveInline, ConsentInline]
 
     def has_add_permission(self, request):
@@ -126,4 +135,13 @@ class MemberImportAdmin(admin.ModelAdmin):
     list_display = ["file_name", "row_count", "status", "created_at", "imported_at"]
     list_filter = ["status"]
     exclude = ["rows"]
-    readonly_fields = ["file_name", "columns", "row_count", "status", "uploaded_by", "imported_by", "imported_at", "summary"]
+    readonly_fields = [
+        "file_name",
+        "columns",
+        "row_count",
+        "status",
+        "uploaded_by",
+        "imported_by",
+        "imported_at",
+        "summary",
+    ]

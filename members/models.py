@@ -34,7 +34,9 @@ class PostcodeRange(models.Model):
         verbose_name_plural = _("postcodegebieden")
         ordering = ["start"]
         constraints = [
-            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="range_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lte=models.F("end")), name="range_start_before_end"
+            ),
         ]
         indexes = [models.Index(fields=["start", "end"])]
 
@@ -68,7 +70,9 @@ class Household(models.Model):
         verbose_name_plural = _("huishoudens")
         ordering = ["postcode", "house_number", "house_number_addition"]
         constraints = [
-            models.CheckConstraint(condition=Q(house_number__gte=1), name="household_number_positive"),
+            models.CheckConstraint(
+                condition=Q(house_number__gte=1), name="household_number_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,11 +97,15 @@ class Household(models.Model):
 class AddressChange(models.Model):
     """A household's address as it was before an edit: moving house keeps the history."""
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="address_changes")
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="address_changes"
+    )
     old_address = models.CharField(_("oud adres"), max_length=300)
     new_address = models.CharField(_("nieuw adres"), max_length=300)
     changed_on = models.DateField(_("verhuisd op"))
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -150,7 +158,11 @@ class Member(models.Model):
         Household, verbose_name=_("huishouden"), on_delete=models.PROTECT, related_name="members"
     )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="member"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="member",
     )
     given_name = models.CharField(_("voornaam"), max_length=100)
     tussenvoegsel = models.CharField(_("tussenvoegsel"), max_length=20, blank=True)
@@ -160,11 +172,18 @@ class Member(models.Model):
     email = models.EmailField(_("e-mailadres"), blank=True)
     phone = models.CharField(_("telefoon"), max_length=30, blank=True)
     date_of_birth = models.DateField(_("geboortedatum"), null=True, blank=True)
-    language = models.CharField(_("taal"), max_length=2, choices=Language.choices, default=Language.NL)
-    contact_preference = models.CharField(
-        _("post ontvangen"), max_length=10, choices=ContactPreference.choices, default=ContactPreference.EMAIL
+    language = models.CharField(
+        _("taal"), max_length=2, choices=Language.choices, default=Language.NL
     )
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.APPLIED)
+    contact_preference = models.CharField(
+        _("post ontvangen"),
+        max_length=10,
+        choices=ContactPreference.choices,
+        default=ContactPreference.EMAIL,
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.APPLIED
+    )
     applied_on = models.DateField(_("aangemeld op"))
     joined_on = models.DateField(_("lid sinds"), null=True, blank=True)
     ended_on = models.DateField(_("lid tot"), null=True, blank=True)
@@ -186,11 +205,15 @@ class Member(models.Model):
                 Lower("email"), condition=~Q(email=""), name="member_email_ci_unique"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["aangemeld", "actief", "opgezegd", "overleden", "geroyeerd"]),
+                condition=Q(
+                    status__in=["aangemeld", "actief", "opgezegd", "overleden", "geroyeerd"]
+                ),
                 name="member_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["opgezegd", "overleden", "geroyeerd"], ended_on__isnull=False)
+                condition=Q(
+                    status__in=["opgezegd", "overleden", "geroyeerd"], ended_on__isnull=False
+                )
                 | Q(status__in=["aangemeld", "actief"], ended_on__isnull=True),
                 name="member_ended_has_date",
             ),
@@ -202,7 +225,9 @@ class Member(models.Model):
 
     @property
     def full_name(self) -> str:
-        return " ".join(part for part in (self.given_name, self.tussenvoegsel, self.family_name) if part)
+        return " ".join(
+            part for part in (self.given_name, self.tussenvoegsel, self.family_name) if part
+        )
 
     @property
     def is_current(self) -> bool:
@@ -220,7 +245,9 @@ class StatusChange(models.Model):
     to_status = models.CharField(max_length=12, choices=Member.Status.choices)
     effective_on = models.DateField(_("met ingang van"))
     reason = models.CharField(_("reden"), max_length=300, blank=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -229,7 +256,9 @@ class StatusChange(models.Model):
         ordering = ["-recorded_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.from_status or '–'} → {self.to_status} ({self.effective_on})"
+        return (
+            f"{self.member_id}: {self.from_status or '–'} → {self.to_status} ({self.effective_on})"
+        )
 
 
 class Move(models.Model):
@@ -240,7 +269,9 @@ class Move(models.Model):
     to_household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
     to_address = models.CharField(max_length=300)
     moved_on = models.DateField(_("verhuisd op"))
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -266,7 +297,9 @@ class ConsentText(models.Model):
         verbose_name = _("toestemmingstekst")
         verbose_name_plural = _("toestemmingsteksten")
         ordering = ["key", "-version"]
-        constraints = [models.UniqueConstraint(fields=["key", "version"], name="consent_text_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="consent_text_version_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} (v{self.version})"
@@ -284,7 +317,9 @@ class Consent(models.Model):
     given_at = models.DateTimeField(_("gegeven op"))
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.ONLINE)
     withdrawn_at = models.DateTimeField(_("ingetrokken op"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("toestemming")
@@ -292,7 +327,9 @@ class Consent(models.Model):
         ordering = ["-given_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["member", "consent_text"], condition=Q(withdrawn_at__isnull=True), name="consent_once"
+                fields=["member", "consent_text"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_once",
             )
         ]
 
@@ -319,7 +356,9 @@ class MemberImport(models.Model):
     columns = models.JSONField(default=dict, blank=True)
     rows = models.JSONField(default=list, blank=True)
     row_count = models.PositiveIntegerField(_("aantal leden"), default=0)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     created_at = models.DateTimeField(_("geüpload op"), auto_now_add=True)
     imported_at = models.DateTimeField(_("geïmporteerd op"), null=True, blank=True)
     imported_by = models.ForeignKey(

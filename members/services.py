@@ -67,7 +67,9 @@ def postcode_range_add(*, buurt: Buurt, start: str, end: str) -> PostcodeRange:
         raise MembershipError(_("De eerste postcode moet vóór de laatste komen."))
     list(Buurt.objects.select_for_update().filter(pk=buurt.pk))
     clash = (
-        PostcodeRange.objects.filter(start__lte=end_pc, end__gte=start_pc).select_related("buurt").first()
+        PostcodeRange.objects.filter(start__lte=end_pc, end__gte=start_pc)
+        .select_related("buurt")
+        .first()
     )
     if clash:
         raise MembershipError(
@@ -91,12 +93,16 @@ def households_assign_buurt(*, postcode_from: str, postcode_to: str) -> int:
     changed = 0
     households = Household.objects.filter(postcode__gte=postcode_from, postcode__lte=postcode_to)
     ranges = list(
-        PostcodeRange.objects.filter(start__lte=postcode_to, end__gte=postcode_from).order_by("start")
+        PostcodeRange.objects.filter(start__lte=postcode_to, end__gte=postcode_from).order_by(
+            "start"
+        )
     )
     for postcode in households.values_list("postcode", flat=True).distinct():
         buurt_id = next((r.buurt_id for r in ranges if r.start <= postcode <= r.end), None)
         same = Q(buurt__isnull=True) if buurt_id is None else Q(buurt_id=buurt_id)
-        changed += Household.objects.filter(postcode=postcode).exclude(same).update(buurt_id=buurt_id)
+        changed += (
+            Household.objects.filter(postcode=postcode).exclude(same).update(buurt_id=buurt_id)
+        )
     return changed
 
 
@@ -136,7 +142,11 @@ def household_create(*, address: Address) -> Household:
 
 @transaction.atomic
 def household_change_address(
-    *, household: Household, address: Address, changed_on: dt.date | None = None, by: User | None = None
+    *,
+    household: Household,
+    address: Address,
+    changed_on: dt.date | None = None,
+    by: User | None = None,
 ) -> Household:
     """Record a move of the whole household; the old address stays in its history."""
     address = address.normalised()
@@ -203,7 +213,9 @@ def member_register(
     """Register a resident as an applied member with a fresh member number."""
     email = person.email.strip().lower()
     if email_in_use(email):
-        raise MembershipError(_("Er is al een lid met het e-mailadres %(email)s.") % {"email": email})
+        raise MembershipError(
+            _("Er is al een lid met het e-mailadres %(email)s.") % {"email": email}
+        )
     sort_name, search_name = _names(person.given_name, person.tussenvoegsel, person.family_name)
     member = Member.objects.create(
         number=sequence_next(name=MEMBER_NUMBER_SEQUENCE),
@@ -225,7 +237,10 @@ def member_register(
         created_by=by,
     )
     StatusChange.objects.create(
-        member=member, to_status=Member.Status.APPLIED, effective_on=member.applied_on, changed_by=by
+        member=member,
+        to_status=Member.Status.APPLIED,
+        effective_on=member.applied_on,
+        changed_by=by,
     )
     if user is not None:
         user_grant_roles(user=user, roles=[Role.MEMBER])
@@ -236,11 +251,15 @@ def member_register(
 def member_update(*, member: Member, person: Person, by: User | None = None) -> Member:
     email = person.email.strip().lower()
     if email_in_use(email, exclude_member=member):
-        raise MembershipError(_("Er is al een lid met het e-mailadres %(email)s.") % {"email": email})
+        raise MembershipError(
+            _("Er is al een lid met het e-mailadres %(email)s.") % {"email": email}
+        )
     member.given_name = person.given_name.strip()
     member.tussenvoegsel = person.tussenvoegsel.strip()
     member.family_name = person.family_name.strip()
-    member.sort_name, member.search_name = _names(member.given_name, member.tussenvoegsel, member.family_name)
+    member.sort_name, member.search_name = _names(
+        member.given_name, member.tussenvoegsel, member.family_name
+    )
     member.email = email
     member.phone = person.phone.strip()
     member.date_of_birth = person.date_of_birth
@@ -272,7 +291,11 @@ def member_change_status(
     from_status = member.status
     member.status = to_status
     if to_status == Member.Status.ACTIVE:
-        member.joined_on = member.joined_on if from_status == Member.Status.APPLIED and member.joined_on else effective_on
+        member.joined_on = (
+            member.joined_on
+            if from_status == Member.Status.APPLIED and member.joined_on
+            else effective_on
+        )
         member.ended_on = None
         member.end_reason = ""
     elif to_status in Member.ENDED:
@@ -309,7 +332,11 @@ def member_queue_welcome(*, member: Member) -> None:
 
 @transaction.atomic
 def member_move(
-    *, member: Member, to_household: Household, moved_on: dt.date | None = None, by: User | None = None
+    *,
+    member: Member,
+    to_household: Household,
+    moved_on: dt.date | None = None,
+    by: User | None = None,
 ) -> Member:
     """Move a member to another household; the member keeps their number and history."""
     member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
@@ -351,7 +378,11 @@ def consent_texts_current() -> list[ConsentText]:
 
 @transaction.atomic
 def consent_record(
-    *, member: Member, consent_text: ConsentText, via: str = Consent.Via.ONLINE, by: User | None = None
+    *,
+    member: Member,
+    consent_text: ConsentText,
+    via: str = Consent.Via.ONLINE,
+    by: User | None = None,
 ) -> Consent:
     consent, _created = Consent.objects.get_or_create(
         member=member,
@@ -364,7 +395,9 @@ def consent_record(
 
 @transaction.atomic
 def consent_withdraw(*, consent: Consent) -> Consent:
-    Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+    Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
     consent.refresh_from_db()
     return consent
 
@@ -383,7 +416,10 @@ def membership_apply(
     """
     household = household_create(address=address)
     member = member_register(
-        household=household, person=Person(**{**person.__dict__, "email": user.email}), user=user, by=user
+        household=household,
+        person=Person(**{**person.__dict__, "email": user.email}),
+        user=user,
+        by=user,
     )
     for text in consent_texts:
         consent_record(member=member, consent_text=text, via=Consent.Via.ONLINE, by=user)
@@ -400,7 +436,9 @@ def household_member_add(*, household: Household, person: Person, by: User) -> M
 def household_member_remove(*, member: Member, by: User) -> Member:
     """A member reports that someone no longer lives with them: the membership ends, nothing is deleted."""
     if member.user_id == by.pk:
-        raise MembershipError(_("U kunt uzelf hier niet verwijderen. Zeg uw lidmaatschap op via de coördinator."))
+        raise MembershipError(
+            _("U kunt uzelf hier niet verwijderen. Zeg uw lidmaatschap op via de coördinator.")
+        )
     if member.status == Member.Status.APPLIED or member.status == Member.Status.ACTIVE:
         to_status = Member.Status.CANCELLED
     else:
@@ -411,7 +449,11 @@ def household_member_remove(*, member: Member, by: User) -> Member:
 
 
 def households_outside_area():
-    return Household.objects.filter(buurt__isnull=True).filter(Q(members__status__in=["aangemeld", "actief"])).distinct()
+    return (
+        Household.objects.filter(buurt__isnull=True)
+        .filter(Q(members__status__in=["aangemeld", "actief"]))
+        .distinct()
+    )
 
 
 @transaction.atomic
@@ -424,7 +466,9 @@ def member_sync_account_email(*, user: User, email: str) -> Member | None:
     if member.email == email:
         return member
     if email_in_use(email, exclude_member=member):
-        raise MembershipError(_("Er is al een lid met het e-mailadres %(email)s.") % {"email": email})
+        raise MembershipError(
+            _("Er is al een lid met het e-mailadres %(email)s.") % {"email": email}
+        )
     member.email = email
     member.save(update_fields=["email", "updated_at"])
     return member

@@ -25,10 +25,22 @@ urlpatterns = [
     ),
     # Importing a member file: upload, preview, confirm.
     path("leden/importeren/", imports.member_import, name="member_import"),
-    path("leden/importeren/<uuid:token>/", imports.member_import_preview, name="member_import_preview"),
+    path(
+        "leden/importeren/<uuid:token>/",
+        imports.member_import_preview,
+        name="member_import_preview",
+    ),
     # Paper: welcome letters, lists for a door-to-door round, letters waiting to be printed.
-    path("leden/<int:pk>/welkomstbrief.pdf", documents.member_welcome_letter, name="member_welcome_letter"),
-    path("buurten/<int:pk>/ledenlijst.pdf", documents.buurt_member_list_pdf, name="buurt_member_list_pdf"),
+    path(
+        "leden/<int:pk>/welkomstbrief.pdf",
+        documents.member_welcome_letter,
+        name="member_welcome_letter",
+    ),
+    path(
+        "buurten/<int:pk>/ledenlijst.pdf",
+        documents.buurt_member_list_pdf,
+        name="buurt_member_list_pdf",
+    ),
     path("brieven/", documents.letter_list, name="letter_list"),
     path("brieven/afdrukken.pdf", documents.letter_print, name="letter_print"),
     # Members: their own household.

@@ -11,7 +11,16 @@ from members.services import member_link_user
 
 from .factories import MemberFactory, UserFactory
 
-PERSONAS = ["anonymous", "outsider", "member", "volunteer", "buurtassistent", "coordinator", "treasurer", "admin"]
+PERSONAS = [
+    "anonymous",
+    "outsider",
+    "member",
+    "volunteer",
+    "buurtassistent",
+    "coordinator",
+    "treasurer",
+    "admin",
+]
 
 
 def pytest_configure(config):

@@ -21,7 +21,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(self, create, extracted, **kwargs):
         if create:
             self.save()
-            EmailAddress.objects.get_or_create(user=self, email=self.email, defaults={"primary": True, "verified": True})
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"primary": True, "verified": True}
+            )
 
 
 class BuurtFactory(factory.django.DjangoModelFactory):
@@ -60,8 +62,12 @@ class MemberFactory(factory.django.DjangoModelFactory):
     given_name = "Jan"
     tussenvoegsel = "van der"
     family_name = factory.Sequence(lambda n: f"Berg{n}")
-    sort_name = factory.LazyAttribute(lambda o: _names(o.given_name, o.tussenvoegsel, o.family_name)[0])
-    search_name = factory.LazyAttribute(lambda o: _names(o.given_name, o.tussenvoegsel, o.family_name)[1])
+    sort_name = factory.LazyAttribute(
+        lambda o: _names(o.given_name, o.tussenvoegsel, o.family_name)[0]
+    )
+    search_name = factory.LazyAttribute(
+        lambda o: _names(o.given_name, o.tussenvoegsel, o.family_name)[1]
+    )
     email = factory.Sequence(lambda n: f"lid{n}@example.org")
     status = Member.Status.ACTIVE
     applied_on = dt.date(2024, 1, 1)

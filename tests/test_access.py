@@ -51,7 +51,10 @@ TABLE = {
     "members:household_edit": (lambda w: {"pk": w["other"].household_id}, COORD),
     "members:buurt_list": (None, COORD),
     "members:buurt_detail": (lambda w: {"pk": w["buurt"].pk}, COORD),
-    "members:postcode_range_delete": (lambda w: {"pk": w["buurt"].pk, "range_pk": w["range"].pk}, COORD),
+    "members:postcode_range_delete": (
+        lambda w: {"pk": w["buurt"].pk, "range_pk": w["range"].pk},
+        COORD,
+    ),
     "members:member_import": (None, COORD),
     "members:member_import_preview": (lambda w: {"token": w["import"].token}, COORD),
     "members:member_welcome_letter": (lambda w: {"pk": w["other"].pk}, COORD),
@@ -127,8 +130,16 @@ ALLOWED_STATUS = {
 }
 # Pages anyone may open, with what each persona gets.
 SPECIAL = {
-    "dashboard:home": {ANON: 200, "outsider": 200, "volunteer": 200, "buurtassistent": 200, "admin": 200,
-                       "member": 302, "coordinator": 302, "treasurer": 302},
+    "dashboard:home": {
+        ANON: 200,
+        "outsider": 200,
+        "volunteer": 200,
+        "buurtassistent": 200,
+        "admin": 200,
+        "member": 302,
+        "coordinator": 302,
+        "treasurer": 302,
+    },
 }
 
 
@@ -173,8 +184,14 @@ def world(db):
         housemate = MemberFactory(household=own.household if own else HouseholdFactory())
         member_import = MemberImport.objects.create(file_name="leden.csv", rows=[], row_count=0)
         finance = finance_world(other=other, own_household=housemate.household)
-        return {"buurt": buurt, "range": postcode_range, "other": other, "housemate": housemate,
-                "import": member_import, **finance}
+        return {
+            "buurt": buurt,
+            "range": postcode_range,
+            "other": other,
+            "housemate": housemate,
+            "import": member_import,
+            **finance,
+        }
 
     return build
 
@@ -182,38 +199,71 @@ def world(db):
 def make_invoice(household, year=2026):
     sequence, number = invoice_number_next(year=year)
     return Invoice.objects.create(
-        year=year, sequence=sequence, number=number, household=household, recipient_name="Huishouden",
-        street=household.street, house_number=str(household.house_number), postcode=household.postcode,
-        town=household.town, issued_on=dt.date(year, 1, 15), due_on=dt.date(year, 2, 15), total=Decimal("10.00"),
+        year=year,
+        sequence=sequence,
+        number=number,
+        household=household,
+        recipient_name="Huishouden",
+        street=household.street,
+        house_number=str(household.house_number),
+        postcode=household.postcode,
+        town=household.town,
+        issued_on=dt.date(year, 1, 15),
+        due_on=dt.date(year, 2, 15),
+        total=Decimal("10.00"),
     )
 
 
 def finance_world(*, other, own_household):
     scheme = ContributionScheme.objects.create(
-        year=2026, first_member_amount=Decimal("10.00"), further_member_amount=Decimal("7.50"),
+        year=2026,
+        first_member_amount=Decimal("10.00"),
+        further_member_amount=Decimal("7.50"),
         reduced_amount=Decimal("5.00"),
     )
     invoice = make_invoice(other.household)
-    payment = Payment.objects.create(invoice=invoice, provider="demo", provider_id="demo_access", amount=Decimal("10.00"))
+    payment = Payment.objects.create(
+        invoice=invoice, provider="demo", provider_id="demo_access", amount=Decimal("10.00")
+    )
     mandate = Mandate.objects.create(
-        household=other.household, reference="WKC-ACCESS-1", iban="NL91ABNA0417164300",
-        account_holder="J. van der Berg", signed_on=dt.date(2025, 1, 1),
+        household=other.household,
+        reference="WKC-ACCESS-1",
+        iban="NL91ABNA0417164300",
+        account_holder="J. van der Berg",
+        signed_on=dt.date(2025, 1, 1),
     )
     batch = CollectionBatch.objects.create(
-        collection_date=dt.date(2026, 3, 1), message_id="WKC-ACCESS-BATCH", schema_version="pain.008.001.02"
+        collection_date=dt.date(2026, 3, 1),
+        message_id="WKC-ACCESS-BATCH",
+        schema_version="pain.008.001.02",
     )
     statement = BankStatement.objects.create(
-        file_name="camt.xml", file_hash=hashlib.sha256(b"access").hexdigest(), format=BankStatement.Format.CAMT053
+        file_name="camt.xml",
+        file_hash=hashlib.sha256(b"access").hexdigest(),
+        format=BankStatement.Format.CAMT053,
     )
     transaction = BankTransaction.objects.create(
-        statement=statement, entry_key="access-1", booking_date=dt.date(2026, 2, 1), amount=Decimal("10.00"),
+        statement=statement,
+        entry_key="access-1",
+        booking_date=dt.date(2026, 2, 1),
+        amount=Decimal("10.00"),
         remittance="onbekend",
     )
-    return {"scheme": scheme, "invoice": invoice, "own_invoice": make_invoice(own_household), "payment": payment,
-            "mandate": mandate, "batch": batch, "statement": statement, "transaction": transaction}
+    return {
+        "scheme": scheme,
+        "invoice": invoice,
+        "own_invoice": make_invoice(own_household),
+        "payment": payment,
+        "mandate": mandate,
+        "batch": batch,
+        "statement": statement,
+        "transaction": transaction,
+    }
 
 
-CASES = [(name, persona) for name in sorted(TABLE) if name != "set_language" for persona in PERSONAS]
+CASES = [
+    (name, persona) for name in sorted(TABLE) if name != "set_language" for persona in PERSONAS
+]
 
 
 @pytest.mark.django_db
@@ -235,7 +285,9 @@ def test_access(client, world, url_name, persona_name):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("url_name", "persona_name"), [(n, p) for n in sorted(SPECIAL) for p in PERSONAS])
+@pytest.mark.parametrize(
+    ("url_name", "persona_name"), [(n, p) for n in sorted(SPECIAL) for p in PERSONAS]
+)
 def test_public_endpoints(client, url_name, persona_name):
     user = make_persona(persona_name)
     if user is not None:

@@ -529,3 +529,10 @@ def test_member_rate_page(client, invoice, treasurer):
     response = client.post(url, {"rate": "reduced", "reason": "minima"})
     assert response.status_code == 302
     assert member.dues_rate.rate == "reduced"
+
+
+def test_a_manual_payment_queues_one_receipt(invoice):
+    from coop.core.models import OutboxMessage
+
+    entry = payment_record_manual(invoice=invoice, amount=Decimal("25.00"), booked_on=TODAY())
+    assert OutboxMessage.objects.filter(key=f"finance.receipt:{entry.pk}").count() == 1

@@ -78,7 +78,7 @@ def test_first_second_and_call_list_each_exactly_once():
     rows = call_list(today=CALL)
     assert [row.invoice for row in rows] == [invoice]
     assert rows[0].balance == Decimal("17.50") and rows[0].days_overdue == (CALL - DUE).days
-    assert [person.phone for person in rows[0].people] == ["0528 123456"]
+    assert rows[0].phones == ["0528 123456"]
 
 
 def test_a_task_running_twice_sends_nothing_twice():

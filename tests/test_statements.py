@@ -356,3 +356,14 @@ def test_the_unique_entry_key_is_the_last_line_of_defence(on_postgres):
     BankTransaction.objects.create(entry_key="NL91:REF-1", **fields)
     with pytest.raises(IntegrityError):
         BankTransaction.objects.create(entry_key="NL91:REF-1", **fields)
+
+
+def test_payments_from_a_statement_get_one_receipt_each(world, django_capture_on_commit_callbacks):
+    from coop.core.models import OutboxMessage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _import("transfer.xml")
+    entry = LedgerEntry.objects.get()
+    receipts = OutboxMessage.objects.filter(key__startswith="finance.receipt:")
+    assert list(receipts.values_list("key", flat=True)) == [f"finance.receipt:{entry.pk}"]
+    assert world["invoices"][3].number in receipts.get().body_text

@@ -18,7 +18,11 @@ def user_revoke_role(*, user: User, role: Role | str) -> None:
 
 @transaction.atomic
 def user_create(
-    *, email: str, password: str | None = None, roles: list[Role | str] = (), verified: bool = False  # type: ignore[assignment]
+    *,
+    email: str,
+    password: str | None = None,
+    roles: list[Role | str] = (),
+    verified: bool = False,  # type: ignore[assignment]
 ) -> User:
     """Create a login; `verified` marks the address confirmed (for accounts a coordinator sets up)."""
     from allauth.account.models import EmailAddress

@@ -40,7 +40,9 @@ class NumberSequence(models.Model):
     last_value = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(last_value__gte=0), name="sequence_nonnegative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_value__gte=0), name="sequence_nonnegative")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}={self.last_value}"
@@ -66,7 +68,9 @@ class OutboxMessage(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     template = models.CharField(max_length=200)
     recipient_ref = models.CharField(max_length=100, db_index=True, help_text="app.model:pk")
     to_name = models.CharField(_("naam"), max_length=200)

@@ -84,7 +84,9 @@ def outbox_deliver(*, message_id: int) -> bool:
         return False
     message = OutboxMessage.objects.get(pk=message_id)
     email = EmailMultiAlternatives(
-        subject=message.subject, body=message.body_text, to=[f"{message.to_name} <{message.to_email}>"]
+        subject=message.subject,
+        body=message.body_text,
+        to=[f"{message.to_name} <{message.to_email}>"],
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
@@ -105,7 +107,9 @@ def outbox_deliver(*, message_id: int) -> bool:
 @transaction.atomic
 def outbox_mark_printed(*, message_ids: list[int]) -> int:
     return OutboxMessage.objects.filter(
-        pk__in=message_ids, channel=OutboxMessage.Channel.LETTER, status=OutboxMessage.Status.PENDING
+        pk__in=message_ids,
+        channel=OutboxMessage.Channel.LETTER,
+        status=OutboxMessage.Status.PENDING,
     ).update(status=OutboxMessage.Status.PRINTED, sent_at=timezone.now())
 
 

@@ -11,13 +11,17 @@ def member_overview() -> dict:
     counts = Member.objects.aggregate(
         active=Count("pk", filter=Q(status=Member.Status.ACTIVE)),
         applied=Count("pk", filter=Q(status=Member.Status.APPLIED)),
-        new_this_month=Count("pk", filter=Q(status=Member.Status.ACTIVE, joined_on__gte=month_start)),
+        new_this_month=Count(
+            "pk", filter=Q(status=Member.Status.ACTIVE, joined_on__gte=month_start)
+        ),
         ended_this_month=Count("pk", filter=Q(ended_on__gte=month_start)),
     )
     households = Household.objects.filter(members__status=Member.Status.ACTIVE).distinct().count()
     per_buurt = list(
         Buurt.objects.annotate(
-            members=Count("households__members", filter=Q(households__members__status=Member.Status.ACTIVE)),
+            members=Count(
+                "households__members", filter=Q(households__members__status=Member.Status.ACTIVE)
+            ),
             households_count=Count(
                 "households",
                 filter=Q(households__members__status=Member.Status.ACTIVE),

@@ -27,6 +27,7 @@ from coop.lib.money import ZERO, round_money
 from ..models import CollectionItem, Invoice, InvoiceLine, LedgerEntry
 from . import FinanceError
 from .ledger import invoice_balance, invoice_lock, invoice_number_next, ledger_book
+from .receipts import receipt_queue
 
 MAX_PAYMENT = Decimal("99999.99")
 
@@ -194,4 +195,5 @@ def payment_record_manual(
         by=by,
     )
     invoice.status = locked.status
+    receipt_queue(entry=entry)
     return entry

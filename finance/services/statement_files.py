@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
+from typing import Any
 
 import mt940
 from django.utils.translation import gettext as _
@@ -127,10 +128,10 @@ def _xml_events(content: bytes, **kwargs):
     )
 
 
-def _flatten(element, ns_len: int, skip: str = "") -> dict[str, object]:
+def _flatten(element, ns_len: int, skip: str = "") -> dict[str, Any]:
     """{'Refs/EndToEndId': '…', 'RmtInf/Ustrd': ['…', '…'], …}: every text below `element` by
     its path, in one pass (30,000 path searches per statement are what made reading slow)."""
-    found: dict[str, object] = {}
+    found: dict[str, Any] = {}
 
     def walk(node, prefix: str) -> None:
         for child in node:
@@ -147,7 +148,7 @@ def _flatten(element, ns_len: int, skip: str = "") -> dict[str, object]:
             elif text is not None and text.strip():
                 value = text.strip()
                 if name in ("Ustrd", "Ref"):
-                    found.setdefault(path, []).append(value)  # type: ignore[union-attr]
+                    found.setdefault(path, []).append(value)
                 else:
                     found.setdefault(path, value)
                 if name == "Amt":
@@ -293,11 +294,11 @@ class _Camt:
                 elif child.tag[ns_len:] == "Btch":
                     batch = _flatten(child, ns_len)
                     batch_ref = _first(batch, "PmtInfId", "MsgId")
-        tx_amounts = [self.tx_amount(tx, sign) for tx in details]
+        tx_amounts = [a for a in (self.tx_amount(tx, sign) for tx in details) if a is not None]
         split = (
             len(details) > 1
-            and all(a is not None for a in tx_amounts)
-            and sum(tx_amounts) == sign * amount
+            and len(tx_amounts) == len(details)
+            and sum(tx_amounts, ZERO) == sign * amount
         )
         if split:
             for index, (tx, tx_amount) in enumerate(zip(details, tx_amounts, strict=True)):
@@ -306,8 +307,8 @@ class _Camt:
                 line.entry_key = self.entry_key(account, entry_ref, tx_ref, line)
                 self.result.lines.append(line)
         else:
-            tx = details[0] if len(details) == 1 else None
-            line = self.line(tx, sign * amount, booking_date, currency, entry_text)
+            single = details[0] if len(details) == 1 else None
+            line = self.line(single, sign * amount, booking_date, currency, entry_text)
             if len(details) > 1:
                 # Details that do not add up to the entry: keep it as one line for the treasurer.
                 line.end_to_end_id = line.mandate_reference = line.return_reason = ""

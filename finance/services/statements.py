@@ -18,7 +18,7 @@ Rules, in one place:
   2. Returned debits (R-transactions: a debit line with our EndToEndId, usually with a reason in
      RtrInf/Rsn/Cd): a negative reversal linked to the payment, the debit marked returned with its
      reason, the invoice reopened by the ledger, and a message to the member with the reason in
-     plain Dutch and a link to pay online. For reasons that mean the account cannot be used again
+     plain Dutch and a link to pay online (queued by a task once the import has committed). For reasons that mean the account cannot be used again
      (closed, blocked, no mandate, deceased) the mandate is revoked.
   3. Transfers: a credit whose remittance text names exactly one of our open invoice numbers
      ("2026-000123") books a payment (source transfer), as long as the invoice still has a balance.
@@ -55,6 +55,7 @@ from ..models import (
 from . import FinanceError
 from .contact import creditor_context, household_contact, invoice_pay_url
 from .ledger import Booking, bulk_work_begin, ledger_book, ledger_book_many
+from .receipts import receipt_queue
 from .sepa import mandate_revoke
 from .statement_files import StatementLine, statement_parse
 
@@ -215,8 +216,8 @@ class _Matcher:
         e2e_ids = {line.end_to_end_id for line in self.lines if line.end_to_end_id}
         items: dict[str, _Debit] = {}
         for chunk in _chunked(sorted(e2e_ids)):
-            for item in _debits(CollectionItem.objects.filter(end_to_end_id__in=chunk)):
-                items[item.end_to_end_id] = item
+            for debit in _debits(CollectionItem.objects.filter(end_to_end_id__in=chunk)):
+                items[debit.end_to_end_id] = debit
         batch_refs = {line.batch_reference for line in self.lines if line.batch_reference}
         batches = {
             b.message_id: b for b in CollectionBatch.objects.filter(message_id__in=batch_refs)
@@ -379,7 +380,12 @@ class _Matcher:
         self.result.transfers += 1
 
     def _book(self) -> None:
-        ledger_book_many(bookings=self.payments, by=self.by)
+        created = ledger_book_many(bookings=self.payments, by=self.by)
+        entry_ids = [entry.pk for entry in created.values()]
+        if entry_ids:
+            from ..tasks import receipts_send_task
+
+            transaction.on_commit(lambda: receipts_send_task.delay(entry_ids))
         for chunk in _chunked(sorted(self.collected)):
             CollectionItem.objects.filter(
                 pk__in=chunk, status=CollectionItem.Status.PENDING
@@ -532,7 +538,7 @@ def transaction_resolve(
         raise FinanceError(
             _("Factuur %(number)s kan geen betaling meer krijgen.") % {"number": invoice.number}
         )
-    ledger_book(
+    entry, created = ledger_book(
         invoice=invoice,
         kind=LedgerEntry.Kind.PAYMENT,
         source=LedgerEntry.Source.TRANSFER,
@@ -542,6 +548,8 @@ def transaction_resolve(
         note=_("Overboeking %(name)s (met de hand gekoppeld)") % {"name": line.counterparty_name},
         by=by,
     )
+    if created:
+        receipt_queue(entry=entry)
     line.status = BankTransaction.Status.RESOLVED
     line.invoice = invoice
     line.note = _("Met de hand gekoppeld aan factuur %(number)s") % {"number": invoice.number}

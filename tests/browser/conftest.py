@@ -21,7 +21,11 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
+    for candidate in (
+        os.environ.get("CHROMIUM_PATH"),
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+    ):
         if candidate and shutil.which(candidate):
             return candidate
     pytest.fail("Chromium not found: install Debian's chromium or set CHROMIUM_PATH")
@@ -39,7 +43,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="nl-NL", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, locale="nl-NL", viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -49,7 +55,11 @@ def page(browser, live_server):
 @pytest.fixture
 def phone_page(browser, live_server):
     context = browser.new_context(
-        base_url=live_server.url, locale="nl-NL", viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+        base_url=live_server.url,
+        locale="nl-NL",
+        viewport={"width": 375, "height": 740},
+        is_mobile=True,
+        has_touch=True,
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -73,4 +83,6 @@ def force_login(page, user, live_server) -> None:
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+    )

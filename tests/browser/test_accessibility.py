@@ -34,8 +34,12 @@ def cooperative():
     buurt = BuurtFactory(name="Zuid")
     PostcodeRangeFactory(buurt=buurt, start="7911 AA", end="7911 ZZ")
     household = HouseholdFactory(buurt=buurt)
-    member = MemberFactory(household=household, given_name="Fatima", tussenvoegsel="", family_name="El Amrani")
-    MemberFactory(household=household, email="", given_name="Henk", tussenvoegsel="de", family_name="Vries")
+    member = MemberFactory(
+        household=household, given_name="Fatima", tussenvoegsel="", family_name="El Amrani"
+    )
+    MemberFactory(
+        household=household, email="", given_name="Henk", tussenvoegsel="de", family_name="Vries"
+    )
     if not ConsentText.objects.exists():
         ConsentTextFactory()
     return {"buurt": buurt, "household": household, "member": member}
@@ -45,7 +49,9 @@ def check_pages(page, paths):
     failures = {}
     for path in paths:
         response = page.goto(path)
-        assert response is not None and response.status < 400, f"{path}: {response and response.status}"
+        assert response is not None and response.status < 400, (
+            f"{path}: {response and response.status}"
+        )
         found = serious_violations(page)
         if found:
             failures[path] = found
@@ -81,6 +87,8 @@ def test_coordinator_pages(page, live_server, cooperative):
 
 def test_member_pages_on_a_phone(phone_page, live_server, cooperative):
     force_login(phone_page, make_persona("member"), live_server)
-    check_pages(phone_page, ["/mijn/", "/mijn/gegevens/", "/mijn/adres/", "/mijn/huisgenoten/nieuw/"])
+    check_pages(
+        phone_page, ["/mijn/", "/mijn/gegevens/", "/mijn/adres/", "/mijn/huisgenoten/nieuw/"]
+    )
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, "the member's page scrolls sideways on a phone"

@@ -12,9 +12,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_coordinator_finds_member_by_postcode_and_edits_household(page):
     buurt = BuurtFactory(name="Het Dorp")
     PostcodeRangeFactory(buurt=buurt, start="7913 AA", end="7913 ZZ")
-    household = HouseholdFactory(street="Kerkweg", house_number=12, postcode="7913 KL", town="Hollandscheveld", buurt=buurt)
+    household = HouseholdFactory(
+        street="Kerkweg", house_number=12, postcode="7913 KL", town="Hollandscheveld", buurt=buurt
+    )
     MemberFactory(household=household, given_name="Grietje", tussenvoegsel="", family_name="Mulder")
-    MemberFactory(household=HouseholdFactory(postcode="7911 AB"), given_name="Klaas", tussenvoegsel="", family_name="Bakker")
+    MemberFactory(
+        household=HouseholdFactory(postcode="7911 AB"),
+        given_name="Klaas",
+        tussenvoegsel="",
+        family_name="Bakker",
+    )
     coordinator = make_persona("coordinator")
 
     log_in(page, coordinator.email)
@@ -32,7 +39,10 @@ def test_coordinator_finds_member_by_postcode_and_edits_household(page):
     page.get_by_label("Postcode").fill("7913kl")
     page.get_by_role("button", name="Adres opslaan").click()
 
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Kerkweg 12A") or "Kerkweg 12A" in page.content()
+    assert (
+        page.get_by_role("heading", level=1).inner_text().startswith("Kerkweg 12A")
+        or "Kerkweg 12A" in page.content()
+    )
     household.refresh_from_db()
     assert household.house_number_addition == "A"
     assert household.postcode == "7913 KL"

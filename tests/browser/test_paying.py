@@ -16,12 +16,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def open_invoice(household) -> Invoice:
     sequence, number = invoice_number_next(year=2026)
     invoice = Invoice.objects.create(
-        year=2026, sequence=sequence, number=number, household=household, dues_year=2026,
-        recipient_name="Huishouden Berg", recipient_email="member@example.org", street=household.street,
-        house_number=str(household.house_number), postcode=household.postcode, town=household.town,
-        issued_on=dt.date(2026, 1, 15), due_on=dt.date(2026, 2, 15), total=Decimal("17.50"),
+        year=2026,
+        sequence=sequence,
+        number=number,
+        household=household,
+        dues_year=2026,
+        recipient_name="Huishouden Berg",
+        recipient_email="member@example.org",
+        street=household.street,
+        house_number=str(household.house_number),
+        postcode=household.postcode,
+        town=household.town,
+        issued_on=dt.date(2026, 1, 15),
+        due_on=dt.date(2026, 2, 15),
+        total=Decimal("17.50"),
     )
-    InvoiceLine.objects.create(invoice=invoice, description="Contributie 2026", amount=Decimal("17.50"))
+    InvoiceLine.objects.create(
+        invoice=invoice, description="Contributie 2026", amount=Decimal("17.50")
+    )
     return invoice
 
 

@@ -31,7 +31,9 @@ def next_weekday_after(days: int) -> dt.date:
 def test_treasurer_runs_dues_exports_a_batch_and_imports_the_statement(page, live_server, tmp_path):
     year = timezone.localdate().year
     ContributionScheme.objects.create(
-        year=year, first_member_amount=Decimal("10.00"), further_member_amount=Decimal("7.50"),
+        year=year,
+        first_member_amount=Decimal("10.00"),
+        further_member_amount=Decimal("7.50"),
         reduced_amount=Decimal("5.00"),
     )
     for n in range(3):
@@ -62,7 +64,11 @@ def test_treasurer_runs_dues_exports_a_batch_and_imports_the_statement(page, liv
 
     items = list(CollectionItem.objects.select_related("mandate").all())
     statement = tmp_path / "afschrift.xml"
-    statement.write_bytes(camt_document(debits=items, returns=[], transfers=[], unmatched=1, day=batch.collection_date))
+    statement.write_bytes(
+        camt_document(
+            debits=items, returns=[], transfers=[], unmatched=1, day=batch.collection_date
+        )
+    )
     page.goto("/financien/bank/")
     page.get_by_label("Bankafschrift").set_input_files(str(statement))
     with page.expect_navigation():
