@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 from django.db import transaction
 
 from .models import User, role_group
@@ -21,8 +23,8 @@ def user_create(
     *,
     email: str,
     password: str | None = None,
-    roles: list[Role | str] = (),
-    verified: bool = False,  # type: ignore[assignment]
+    roles: Sequence[Role | str] = (),
+    verified: bool = False,
 ) -> User:
     """Create a login; `verified` marks the address confirmed (for accounts a coordinator sets up)."""
     from allauth.account.models import EmailAddress
