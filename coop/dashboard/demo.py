@@ -11,6 +11,7 @@ import random
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -816,6 +817,57 @@ class _Builder:
             outbox_mark_printed(message_ids=letters[:1])
         self.result.letters = len(letters)
 
+    def _finance(self, users: dict[str, User]) -> None:
+        """This year's contribution run (Hollandscheveld's amounts), most of it already paid, and
+        paper mandates for a quarter of the households. The demo member's invoice stays open, to
+        pay through the demo checkout."""
+        from schwifty import IBAN
+
+        from finance.models import ContributionScheme, Invoice, LedgerEntry
+        from finance.services.dues import dues_run_execute, scheme_create
+        from finance.services.ledger import ledger_book
+        from finance.services.sepa import mandate_record_paper
+
+        year = timezone.localdate().year
+        scheme_create(
+            year=year,
+            first_member_amount=Decimal("10.00"),
+            further_member_amount=Decimal("7.50"),
+            reduced_amount=Decimal("5.00"),
+            mid_year=ContributionScheme.MidYear.PER_MONTH,
+        )
+        treasurer = users["penningmeester"]
+        dues_run_execute(year=year, by=treasurer)
+        own_household = users["lid"].member.household_id
+        invoices = Invoice.objects.filter(dues_year=year).order_by("pk")
+        for n, invoice in enumerate(invoices):
+            if invoice.household_id == own_household:
+                continue
+            roll = self.rng.random()
+            if roll < 0.6:
+                ledger_book(
+                    invoice=invoice,
+                    kind=LedgerEntry.Kind.PAYMENT,
+                    source=LedgerEntry.Source.TRANSFER,
+                    external_id=f"demo:{invoice.number}",
+                    amount=invoice.total,
+                    booked_on=invoice.issued_on,
+                    note="Overboeking",
+                    by=treasurer,
+                )
+            elif roll < 0.85:
+                member = invoice.household.members.order_by("number").first()
+                mandate_record_paper(
+                    household=invoice.household,
+                    account_holder=member.full_name if member else invoice.recipient_name,
+                    iban=str(
+                        IBAN.generate("NL", bank_code="RABO", account_code=f"{n + 1:010d}").compact
+                    ),
+                    signed_on=invoice.issued_on,
+                    signed_by=member,
+                    by=treasurer,
+                )
+
     def build(self) -> DemoResult:
         self._organisation()
         users = self._accounts()
@@ -826,6 +878,7 @@ class _Builder:
         self._member_account(users["lid"], coordinator)
         self._history(members, coordinator)
         self._letters(members)
+        self._finance(users)
         self.result.households = Household.objects.count()
         self.result.members = Member.objects.count()
         self.result.by_status = {
