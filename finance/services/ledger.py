@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
 from coop.core.services import sequence_next
@@ -71,7 +72,7 @@ def ledger_book(
         raise TypeError("amount must be Decimal")
     amount = round_money(amount)
     if amount == 0:
-        raise FinanceError("Een boeking van € 0,00 is niet mogelijk.")
+        raise FinanceError(_("Een boeking van € 0,00 is niet mogelijk."))
     locked = invoice_lock(invoice.pk)
     existing = LedgerEntry.objects.filter(source=source, external_id=external_id).first()
     if existing is not None:
@@ -171,7 +172,7 @@ def ledger_book_many(
         if isinstance(booking.amount, float):
             raise TypeError("amount must be Decimal")
         if round_money(booking.amount) == 0:
-            raise FinanceError("Een boeking van € 0,00 is niet mogelijk.")
+            raise FinanceError(_("Een boeking van € 0,00 is niet mogelijk."))
         wanted.setdefault((booking.source, booking.external_id), booking)
     if not wanted:
         return {}
