@@ -11,44 +11,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coop.lib.postcode import InvalidPostcode, normalise_postcode
-
+from .forms import AddressForm, _text
 from .models import Member
-from .services import Address, Person
+from .services import Person
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,28}$")
-
-
-class PostcodeField(forms.CharField):
-    """A Dutch postcode, cleaned to '1234 AB'."""
-
-    default_error_messages = {
-        "invalid": _("Vul een postcode in zoals 1234 AB: vier cijfers en twee letters."),
-    }
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 8)
-        kwargs.setdefault("label", _("Postcode"))
-        super().__init__(**kwargs)
-        self.widget.attrs.update({"autocomplete": "postal-code", "size": "8", "inputmode": "text"})
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value in self.empty_values:
-            return value
-        try:
-            return normalise_postcode(value)
-        except InvalidPostcode:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-def _text(label, *, required=True, max_length=100, autocomplete="", help_text=""):
-    field = forms.CharField(
-        label=label, required=required, max_length=max_length, help_text=help_text
-    )
-    if autocomplete:
-        field.widget.attrs["autocomplete"] = autocomplete
-    return field
 
 
 class PersonFields(forms.Form):
@@ -101,52 +68,13 @@ class PersonFields(forms.Form):
         )
 
 
-class AddressFields(forms.Form):
-    """A structured Dutch address."""
+class AddressFields(AddressForm):
+    """A structured Dutch address, the person's own: the browser may fill it in."""
 
-    street = _text(_("Straat"), max_length=200, autocomplete="address-line1")
-    house_number = forms.IntegerField(
-        label=_("Huisnummer"),
-        min_value=1,
-        max_value=99999,
-        # A text box, not type=number: browsers silently drop "12a" or show their own message.
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": "6"}),
-        error_messages={
-            "required": _("Vul het huisnummer in."),
-            "invalid": _(
-                "Vul alleen het nummer in; een letter of toevoeging gaat in het volgende veld."
-            ),
-            "min_value": _("Een huisnummer is 1 of hoger."),
-        },
-    )
-    house_number_addition = _text(
-        _("Toevoeging"),
-        required=False,
-        max_length=10,
-        help_text=_("Bijvoorbeeld: A, bis of 2-hoog."),
-    )
-    postcode = PostcodeField()
-    town = _text(_("Plaats"), autocomplete="address-level2")
-
-    def address(self) -> Address:
-        data = self.cleaned_data
-        return Address(
-            street=data["street"],
-            house_number=data["house_number"],
-            house_number_addition=data.get("house_number_addition", ""),
-            postcode=data["postcode"],
-            town=data["town"],
-        )
-
-    @staticmethod
-    def initial_for(household) -> dict:
-        return {
-            "street": household.street,
-            "house_number": household.house_number,
-            "house_number_addition": household.house_number_addition,
-            "postcode": household.postcode,
-            "town": household.town,
-        }
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["street"].widget.attrs["autocomplete"] = "address-line1"
+        self.fields["town"].widget.attrs["autocomplete"] = "address-level2"
 
 
 class ContactPreferenceField(forms.ChoiceField):
