@@ -393,15 +393,6 @@ def consent_record(
     return consent
 
 
-@transaction.atomic
-def consent_withdraw(*, consent: Consent) -> Consent:
-    Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
-        withdrawn_at=timezone.now()
-    )
-    consent.refresh_from_db()
-    return consent
-
-
 # Self-service -------------------------------------------------------------------------------
 
 
@@ -439,20 +430,13 @@ def household_member_remove(*, member: Member, by: User) -> Member:
         raise MembershipError(
             _("U kunt uzelf hier niet verwijderen. Zeg uw lidmaatschap op via de coördinator.")
         )
-    if member.status == Member.Status.APPLIED or member.status == Member.Status.ACTIVE:
-        to_status = Member.Status.CANCELLED
-    else:
+    if not member.is_current:
         raise MembershipError(_("Dit lidmaatschap is al beëindigd."))
     return member_change_status(
-        member=member, to_status=to_status, reason=_("Afgemeld door huisgenoot"), by=by
-    )
-
-
-def households_outside_area():
-    return (
-        Household.objects.filter(buurt__isnull=True)
-        .filter(Q(members__status__in=["aangemeld", "actief"]))
-        .distinct()
+        member=member,
+        to_status=Member.Status.CANCELLED,
+        reason=_("Afgemeld door huisgenoot"),
+        by=by,
     )
 
 

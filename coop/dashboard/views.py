@@ -1,7 +1,7 @@
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from coop.accounts.access import logged_in, public, role_required
+from coop.accounts.access import public, role_required
 from coop.accounts.roles import Role
 
 from . import selectors
@@ -29,6 +29,3 @@ def healthz(request):
 @role_required(Role.COORDINATOR, Role.TREASURER)
 def coordinator_dashboard(request):
     return render(request, "dashboard/coordinator.html", selectors.member_overview())
-
-
-__all__ = ["home", "healthz", "coordinator_dashboard", "logged_in"]

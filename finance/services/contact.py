@@ -20,6 +20,16 @@ class Contact:
     recipient_ref: str
     member: Member | None
 
+    def outbox_recipient(self) -> dict[str, str]:
+        """The recipient arguments of `outbox_enqueue`."""
+        return {
+            "recipient_ref": self.recipient_ref,
+            "to_name": self.name,
+            "to_email": self.email,
+            "to_address": self.address,
+            "language": self.language,
+        }
+
 
 def _rank(member: Member) -> tuple:
     return (member.joined_on or member.applied_on, member.number)

@@ -48,11 +48,7 @@ def _queue(entry: LedgerEntry, invoice: Invoice, members: list[Member] | None) -
             "surplus": -balance if balance < 0 else ZERO,
             "invoices_url": settings.SITE_URL + reverse("finance:my_invoices"),
         },
-        recipient_ref=contact.recipient_ref,
-        to_name=contact.name,
-        to_email=contact.email,
-        to_address=contact.address,
-        language=contact.language,
+        **contact.outbox_recipient(),
     )
     return message
 

@@ -103,11 +103,7 @@ def _reminder_advance(*, invoice_id: int, to_level: int, today: dt.date) -> bool
                 "pay_url": invoice_pay_url(invoice),
                 **creditor_context(),
             },
-            recipient_ref=contact.recipient_ref,
-            to_name=contact.name,
-            to_email=contact.email,
-            to_address=contact.address,
-            language=contact.language,
+            **contact.outbox_recipient(),
         )
     return True
 

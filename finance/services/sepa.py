@@ -572,11 +572,7 @@ def _prenotify_items(batch: CollectionBatch, todo: list[CollectionItem]) -> int:
                     "iban_masked": iban_masked(item.mandate.iban),
                     **creditor,
                 },
-                recipient_ref=contact.recipient_ref,
-                to_name=contact.name,
-                to_email=contact.email,
-                to_address=contact.address,
-                language=contact.language,
+                **contact.outbox_recipient(),
             )
         created += int(new)
     return created

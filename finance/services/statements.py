@@ -506,11 +506,7 @@ def collection_returns_notify(*, item_ids: list[int]) -> int:
                 "pay_url": invoice_pay_url(invoice),
                 **creditor,
             },
-            recipient_ref=contact.recipient_ref,
-            to_name=contact.name,
-            to_email=contact.email,
-            to_address=contact.address,
-            language=contact.language,
+            **contact.outbox_recipient(),
         )
         sent += int(new)
     return sent
@@ -519,14 +515,19 @@ def collection_returns_notify(*, item_ids: list[int]) -> int:
 # The unmatched queue -------------------------------------------------------------------------
 
 
+def _lock_unmatched(transaction: BankTransaction) -> BankTransaction:
+    line = BankTransaction.objects.select_for_update().get(pk=transaction.pk)
+    if line.status != BankTransaction.Status.UNMATCHED:
+        raise FinanceError(_("Deze regel is al afgehandeld."))
+    return line
+
+
 @transaction.atomic
 def transaction_resolve(
     *, transaction: BankTransaction, invoice: Invoice, by: User | None
 ) -> BankTransaction:
     """The treasurer links an unmatched money-in line to an invoice: the payment is booked."""
-    line = BankTransaction.objects.select_for_update().get(pk=transaction.pk)
-    if line.status != BankTransaction.Status.UNMATCHED:
-        raise FinanceError(_("Deze regel is al afgehandeld."))
+    line = _lock_unmatched(transaction)
     if line.amount <= 0:
         raise FinanceError(
             _(
@@ -562,9 +563,7 @@ def transaction_ignore(
     *, transaction: BankTransaction, by: User | None, note: str = ""
 ) -> BankTransaction:
     """The line needs no booking against an invoice (bank costs, a gift, a refund we made)."""
-    line = BankTransaction.objects.select_for_update().get(pk=transaction.pk)
-    if line.status != BankTransaction.Status.UNMATCHED:
-        raise FinanceError(_("Deze regel is al afgehandeld."))
+    line = _lock_unmatched(transaction)
     line.status = BankTransaction.Status.IGNORED
     line.note = (note or _("Genegeerd")).strip()[:300]
     line.save(update_fields=["status", "note"])
