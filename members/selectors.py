@@ -102,15 +102,18 @@ def member_search_filter(q: str) -> Q:
     """
     q = " ".join(q.split())
     prefix = postcode_prefix(q)
+    # Postcodes as a subquery, not a join: the few matching households are found by their index
+    # and their members by the household key, instead of scanning every member.
+    by_postcode = (
+        Q(household_id__in=Household.objects.filter(_postcode_starts(prefix)).values("pk"))
+        if prefix
+        else None
+    )
     if q.isdigit():
         by_number = Q(number=int(q)) if len(q) <= 9 else Q(pk__in=[])
-        if not prefix:
-            return by_number
-        # Either/or across two tables: a subquery lets each side use its own index.
-        households = Household.objects.filter(_postcode_starts(prefix)).values("pk")
-        return by_number | Q(household_id__in=households)
-    if prefix:
-        return _postcode_starts(prefix, "household__postcode")
+        return by_number | by_postcode if by_postcode is not None else by_number
+    if by_postcode is not None:
+        return by_postcode
     if "@" in q:
         return Q(email_lower__contains=q.lower())
     return Q(search_name__contains=q.lower())
