@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "members",
     "finance",
     # Top layer: pages that combine every domain.
-    "coop.dashboard",
+    "reports",
 ]
 
 MIDDLEWARE = [

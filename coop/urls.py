@@ -5,7 +5,7 @@ from django.views.i18n import set_language
 from coop.accounts.access import public
 
 urlpatterns = [
-    path("", include("coop.dashboard.urls")),
+    path("", include("reports.urls")),
     path("", include("members.urls")),
     path("", include("finance.urls")),
     path("accounts/", include("allauth.urls")),

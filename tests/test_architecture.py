@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import grimp
 from django.apps import apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,13 +37,13 @@ def test_a_lower_app_importing_a_higher_one_is_caught(tmp_path):
         shutil.copytree(
             BASE_DIR / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
         )
-    (tmp_path / "members" / "_upward.py").write_text("from coop.dashboard import selectors\n")
+    (tmp_path / "members" / "_upward.py").write_text("from reports import selectors\n")
 
     result = lint_imports(tmp_path)
 
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
-    assert "members._upward -> coop.dashboard.selectors" in result.stdout
+    assert "members._upward -> reports.selectors" in result.stdout
 
 
 def test_every_app_of_ours_is_in_a_layer():
@@ -62,3 +63,52 @@ def test_every_app_of_ours_is_in_a_layer():
     }
     assert ours - {"coop.lib"}, "found none of our apps"
     assert ours <= layered, f"not in a layer: {sorted(ours - layered)}"
+
+
+# What coop/ may hold besides the bottom: the project's wiring, which names every app.
+PROJECT_WIRING = {"coop", "coop.settings", "coop.urls", "coop.celery", "coop.wsgi", "coop.asgi"}
+
+
+def _graph() -> grimp.ImportGraph:
+    return grimp.build_graph(*CONFIG["root_packages"], include_external_packages=False)
+
+
+def test_coop_holds_only_the_project_and_the_bottom():
+    graph = _graph()
+    above = [package for package in CONFIG["root_packages"] if package != "coop"]
+    assert {"members", "finance", "reports"} <= set(above)
+    offending = sorted(
+        f"{module} -> {imported}"
+        for module in graph.find_descendants("coop") | {"coop"}
+        if module not in PROJECT_WIRING
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported.split(".")[0] in above
+    )
+    assert not offending, offending
+
+
+def test_no_services_module_imports_a_tasks_module():
+    """Tasks call services; a service queues a task by name (coop.lib.tasks.task_enqueue)."""
+    graph = _graph()
+    modules = set().union(*(graph.find_descendants(p) for p in CONFIG["root_packages"]))
+    services = {m for m in modules if "services" in m.split(".")}
+    tasks = {m for m in modules if m.split(".")[-1] == "tasks" and m != "coop.lib.tasks"}
+    assert services and tasks
+    offending = sorted(
+        f"{module} -> {imported}"
+        for module in services
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported in tasks
+    )
+    assert not offending, offending
+
+
+def test_every_package_of_ours_is_linted():
+    """A new top-level app must be in root_packages, or import-linter never reads it."""
+    ours = {
+        config.name.split(".")[0]
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().is_relative_to(BASE_DIR)
+        and "site-packages" not in config.path
+    }
+    assert ours <= set(CONFIG["root_packages"]), sorted(ours - set(CONFIG["root_packages"]))

@@ -7,9 +7,9 @@ from django.db.models import Count, Max
 from coop.accounts.models import User
 from coop.accounts.roles import Role
 from coop.core.models import NumberSequence, Organisation, OutboxMessage
-from coop.dashboard.demo import ACCOUNT_DOMAIN, DEMO_PASSWORD
 from members.models import Buurt, ConsentText, Household, Member, PostcodeRange, StatusChange
 from members.services import MEMBER_NUMBER_SEQUENCE
+from reports.demo import ACCOUNT_DOMAIN, DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 
 from coop.lib.emails import render_email
+from coop.lib.tasks import task_enqueue
 
 from .models import NumberSequence, Organisation, OutboxMessage
 
@@ -69,9 +70,7 @@ def outbox_enqueue(
         },
     )
     if created and message.channel == OutboxMessage.Channel.EMAIL:
-        from .tasks import outbox_send
-
-        transaction.on_commit(lambda: outbox_send.delay(message.pk))
+        task_enqueue("coop.core.tasks.outbox_send", message.pk)
     return message, created
 
 
@@ -115,8 +114,6 @@ def outbox_mark_printed(*, message_ids: list[int]) -> int:
 
 def outbox_requeue_pending(*, older_than_minutes: int = 10) -> int:
     """Queue again the e-mails that a lost task left pending (the periodic safety net)."""
-    from .tasks import outbox_send
-
     cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
     ids = list(
         OutboxMessage.objects.filter(
@@ -127,5 +124,5 @@ def outbox_requeue_pending(*, older_than_minutes: int = 10) -> int:
         ).values_list("pk", flat=True)[:500]
     )
     for pk in ids:
-        outbox_send.delay(pk)
+        task_enqueue("coop.core.tasks.outbox_send", pk)
     return len(ids)

@@ -41,6 +41,7 @@ from coop.accounts.models import User
 from coop.core.models import OutboxMessage
 from coop.core.services import outbox_enqueue
 from coop.lib.money import ZERO, round_money
+from coop.lib.tasks import task_enqueue
 from members.models import Household, Member
 
 from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
@@ -527,9 +528,7 @@ def batch_create(
             )
         ) from None
     _batch_totals_refresh(batch)
-    from ..tasks import batch_prenotify_task
-
-    transaction.on_commit(lambda: batch_prenotify_task.delay(batch.pk))
+    task_enqueue("finance.tasks.batch_prenotify_task", batch.pk)
     return batch
 
 

@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy
 from coop.accounts.models import User
 from coop.core.services import outbox_enqueue
 from coop.lib.money import ZERO, round_money
+from coop.lib.tasks import task_enqueue
 
 from ..models import (
     BankStatement,
@@ -383,9 +384,7 @@ class _Matcher:
         created = ledger_book_many(bookings=self.payments, by=self.by)
         entry_ids = [entry.pk for entry in created.values()]
         if entry_ids:
-            from ..tasks import receipts_send_task
-
-            transaction.on_commit(lambda: receipts_send_task.delay(entry_ids))
+            task_enqueue("finance.tasks.receipts_send_task", entry_ids)
         for chunk in _chunked(sorted(self.collected)):
             CollectionItem.objects.filter(
                 pk__in=chunk, status=CollectionItem.Status.PENDING
@@ -445,9 +444,7 @@ class _Matcher:
             mandate_revoke(mandate=mandate, by=None)
         item_ids = [item.pk for _line, item in fresh]
         if item_ids:
-            from ..tasks import returns_notify_task
-
-            transaction.on_commit(lambda: returns_notify_task.delay(item_ids))
+            task_enqueue("finance.tasks.returns_notify_task", item_ids)
 
 
 @dataclass(frozen=True, slots=True)

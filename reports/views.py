@@ -16,8 +16,8 @@ def home(request):
             return redirect("dashboard:coordinator")
         if user.has_role(Role.MEMBER):
             return redirect("members:portal")
-        return render(request, "dashboard/home_account.html")
-    return render(request, "dashboard/home_public.html")
+        return render(request, "reports/home_account.html")
+    return render(request, "reports/home_public.html")
 
 
 @public
@@ -28,4 +28,4 @@ def healthz(request):
 
 @role_required(Role.COORDINATOR, Role.TREASURER)
 def coordinator_dashboard(request):
-    return render(request, "dashboard/coordinator.html", selectors.member_overview())
+    return render(request, "reports/coordinator.html", selectors.member_overview())

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from coop.dashboard import demo
+from reports import demo
 
 
 class Command(BaseCommand):
