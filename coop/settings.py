@@ -230,7 +230,8 @@ SEPA_CREDITOR_ID = env_str("SEPA_CREDITOR_ID", "NL79ZZZ999999990000")
 SEPA_CREDITOR_NAME = env_str("SEPA_CREDITOR_NAME", "Wijkcoöperatie")
 SEPA_CREDITOR_IBAN = env_str("SEPA_CREDITOR_IBAN", "NL91ABNA0417164300")
 SEPA_CREDITOR_BIC = env_str("SEPA_CREDITOR_BIC", "ABNANL2A")
-SEPA_PAIN_VERSION = env_str("SEPA_PAIN_VERSION", "pain.008.001.02")
+# pain.008.001.08 carries structured addresses (required since November 2026); .02 only lines.
+SEPA_PAIN_VERSION = env_str("SEPA_PAIN_VERSION", "pain.008.001.08")
 SEPA_PRENOTIFICATION_DAYS = env_int("SEPA_PRENOTIFICATION_DAYS", 14)
 MOLLIE_API_KEY = env_str("MOLLIE_API_KEY")
 # Without a Mollie key the demo provider takes payments; it refuses to run unless DEBUG or COOP_DEMO.

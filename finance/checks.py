@@ -6,8 +6,8 @@ from django.core.checks import Error, register
 
 @register("finance")
 def check_sepa_settings(app_configs=None, **kwargs):
+    from .services.identifiers import creditor_id_errors
     from .services.pain008 import SUPPORTED_PAIN_VERSIONS
-    from .services.sepa import creditor_id_errors
 
     problems = []
     creditor_id = getattr(settings, "SEPA_CREDITOR_ID", "")

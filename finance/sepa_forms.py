@@ -10,7 +10,7 @@ from members.models import Member
 
 from .models import Invoice, Mandate
 from .services import FinanceError
-from .services.sepa import iban_validate, mandate_reference_validate
+from .services.identifiers import iban_validate, mandate_reference_validate
 from .services.statement_files import MAX_FILE_BYTES
 
 

@@ -4,9 +4,11 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import CollectionBatch, LedgerEntry
+from .services.mandates import mandates_expire_unused
+from .services.payments import payment_refund_surplus_automatically
 from .services.receipts import receipts_queue
 from .services.reminders import reminders_send
-from .services.sepa import batch_prenotify, mandates_expire_unused
+from .services.sepa import batch_prenotify
 from .services.statements import collection_returns_notify
 
 
@@ -27,6 +29,12 @@ def returns_notify_task(item_ids: list[int]) -> int:
 def receipts_send_task(entry_ids: list[int]) -> int:
     """Receipts for the payments a bank statement booked (queued after the import commits)."""
     return receipts_queue(entries=LedgerEntry.objects.filter(pk__in=entry_ids))
+
+
+@shared_task
+def payment_refund_surplus_task(payment_id: int) -> str:
+    """Refund what a double payment brought in (queued when it was booked, outside the webhook)."""
+    return str(payment_refund_surplus_automatically(payment_id=payment_id))
 
 
 @shared_task

@@ -826,7 +826,7 @@ class _Builder:
         from finance.models import ContributionScheme, Invoice, LedgerEntry
         from finance.services.dues import dues_run_execute, scheme_create
         from finance.services.ledger import ledger_book
-        from finance.services.sepa import mandate_record_paper
+        from finance.services.mandates import mandate_record_paper
 
         year = timezone.localdate().year
         scheme_create(

@@ -7,7 +7,7 @@ from schwifty import IBAN
 
 from finance.models import CollectionBatch, CollectionItem, Invoice, InvoiceLine, Mandate
 from finance.services.ledger import invoice_number_next
-from finance.services.sepa import mandate_record_paper
+from finance.services.mandates import mandate_record_paper
 
 from .factories import MemberFactory
 
@@ -50,13 +50,19 @@ def make_invoice(
     return invoice
 
 
-def household_with_mandate(n: int, *, email: str | None = None, signed_on=dt.date(2026, 1, 10)):
+def household_with_mandate(
+    n: int,
+    *,
+    email: str | None = None,
+    signed_on=dt.date(2026, 1, 10),
+    account_holder: str | None = None,
+):
     """A member with their own household and an active paper mandate."""
     kwargs = {} if email is None else {"email": email}
     member = MemberFactory(**kwargs)
     mandate = mandate_record_paper(
         household=member.household,
-        account_holder=member.full_name,
+        account_holder=account_holder or member.full_name,
         iban=iban_for(n),
         signed_on=signed_on,
         signed_by=member,

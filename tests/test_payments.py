@@ -655,6 +655,41 @@ def test_two_tabs_both_paid_books_the_second_flags_it_and_refunds(
     assert "tr_firstTab01" not in page
 
 
+def test_the_surplus_refund_is_a_task_after_the_webhook_and_harmless_twice(
+    client, invoice, mollie, django_capture_on_commit_callbacks
+):
+    from finance.tasks import payment_refund_surplus_task
+
+    first = paid_at_mollie(invoice, "tr_firstTab01")
+    second = paid_at_mollie(invoice, "tr_secondTab1")
+    on_mollie(mollie, first.provider_id, "paid", invoice=invoice)
+    on_mollie(mollie, second.provider_id, "paid", invoice=invoice)
+    mollie.post(
+        f"{API}/{second.provider_id}/refunds",
+        json=mollie_refund(second.provider_id, "17.50"),
+        status=201,
+        content_type=HAL,
+    )
+    on_mollie(mollie, second.provider_id, "paid", refunded="17.50", invoice=invoice)
+    webhook(client, first.provider_id)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = webhook(client, second.provider_id)
+    assert response.status_code == 200
+    # The webhook itself never asked Mollie for a refund: that waits for the queued task.
+    assert not [c for c in mollie.calls if c.request.method == "POST"]
+    assert invoice_balance(invoice) == Decimal("-17.50")
+
+    for callback in callbacks:
+        callback()
+    assert payment_refund_surplus_task(second.pk) == "0.00"  # run again: nothing more
+    refunds = [c for c in mollie.calls if c.request.method == "POST"]
+    assert len(refunds) == 1
+    assert invoice_balance(invoice) == Decimal("0.00")
+    second.refresh_from_db()
+    assert "niets terug te betalen" not in second.needs_attention
+
+
 def test_paid_twice_and_the_refund_fails_waits_for_the_treasurer(
     client, invoice, mollie, treasurer, django_capture_on_commit_callbacks
 ):

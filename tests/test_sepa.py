@@ -12,21 +12,27 @@ from coop.core.models import OutboxMessage
 from finance.checks import check_sepa_settings
 from finance.models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
 from finance.services import FinanceError
+from finance.services.collections import Collected, batch_mark_collected, debits_book_collected
+from finance.services.identifiers import creditor_id_errors, iban_masked, mandate_reference_validate
 from finance.services.ledger import invoice_balance, ledger_book
-from finance.services.pain008 import SUPPORTED_PAIN_VERSIONS, pain_schema_path, sepa_text
-from finance.services.sepa import (
-    batch_create,
-    batch_export,
-    batch_mark_collected,
-    collection_date_earliest,
-    creditor_id_errors,
-    iban_masked,
-    is_business_day,
+from finance.services.mandates import (
     mandate_record_paper,
-    mandate_reference_validate,
     mandate_revoke,
     mandate_sign,
     mandates_expire_unused,
+)
+from finance.services.pain008 import (
+    DEFAULT_PAIN_VERSION,
+    SUPPORTED_PAIN_VERSIONS,
+    UNSTRUCTURED_ADDRESS_VERSIONS,
+    pain_schema_path,
+    sepa_text,
+)
+from finance.services.sepa import (
+    batch_create,
+    batch_export,
+    collection_date_earliest,
+    is_business_day,
 )
 from members.models import Member
 
@@ -424,7 +430,7 @@ def test_export_leaves_out_what_was_paid_meanwhile_and_lowers_partly_paid():
         invoice=partly, kind="payment", source="ideal", external_id="tr_2", amount=Decimal("7.50")
     )
     xml = batch_export(batch=batch, by=None)
-    _validate_independently(xml, "pain.008.001.02")
+    _validate_independently(xml, batch.schema_version)
     amounts = dict(batch.items.values_list("invoice_id", "amount"))
     assert amounts == {partly.pk: Decimal("10.00"), untouched.pk: Decimal("17.50")}
     batch.refresh_from_db()
@@ -447,7 +453,7 @@ def test_a_file_that_does_not_validate_raises_and_stores_nothing(settings):
 
 
 def test_names_are_reduced_to_the_sepa_character_set():
-    assert sepa_text("Ösel & Zoon – Ĳsselmeer", 70) == "Osel Zoon - IJsselmeer"
+    assert sepa_text("Ösel & Zoon – Ĳsselmeer", 70) == "Osel en Zoon - IJsselmeer"
     member = MemberFactory(given_name="Zoë", family_name="Çelik")
     mandate_sign(
         household=member.household,
@@ -459,7 +465,31 @@ def test_names_are_reduced_to_the_sepa_character_set():
     )
     make_invoice(member.household)
     xml = batch_export(batch=batch_create(collection_date=COLLECTION, by=None), by=None)
-    assert b"<Nm>Zoe Celik Son</Nm>" in xml
+    assert b"<Nm>Zoe Celik en Son</Nm>" in xml
+
+
+def test_an_ampersand_in_a_debtor_name_becomes_en_so_no_word_is_lost():
+    member, _ = household_with_mandate(41, account_holder="R. Veenstra & Zn")
+    make_invoice(member.household)
+    xml = batch_export(batch=batch_create(collection_date=COLLECTION, by=None), by=None)
+    assert b"<Nm>R. Veenstra en Zn</Nm>" in xml
+    assert sepa_text("A&B", 70) == "A en B"
+
+
+def test_the_default_pain_version_carries_structured_addresses():
+    from django.conf import settings as live
+
+    assert DEFAULT_PAIN_VERSION == "pain.008.001.08"
+    assert DEFAULT_PAIN_VERSION not in UNSTRUCTURED_ADDRESS_VERSIONS
+    # The test run sets no SEPA_PAIN_VERSION, so this is the default the settings read.
+    assert live.SEPA_PAIN_VERSION == DEFAULT_PAIN_VERSION
+    batch, (invoice,) = _batch_of(1)
+    xml = batch_export(batch=batch, by=None)
+    document = _validate_independently(xml, DEFAULT_PAIN_VERSION)
+    ns = {"p": f"urn:iso:std:iso:20022:tech:xsd:{DEFAULT_PAIN_VERSION}"}
+    address = document.find(".//p:Dbtr/p:PstlAdr", namespaces=ns)
+    assert address.findtext("p:BldgNb", namespaces=ns) == str(invoice.household.house_number)
+    assert address.find("p:AdrLine", namespaces=ns) is None
 
 
 def test_revoking_a_mandate_takes_its_debit_out_of_a_draft_batch():
@@ -489,6 +519,39 @@ def test_mark_collected_books_each_debit_once(monkeypatch):
     with pytest.raises(FinanceError, match="al als geïncasseerd"):
         batch_mark_collected(batch=batch, by=None, today=COLLECTION)
     assert entries.count() == 2
+
+
+def test_a_batch_marked_collected_sends_a_receipt_for_every_payment(
+    django_capture_on_commit_callbacks,
+):
+    batch, invoices = _batch_of(2)
+    batch_export(batch=batch, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_mark_collected(batch=batch, by=None, today=COLLECTION)
+    entries = LedgerEntry.objects.filter(source="sepa").order_by("pk")
+    receipts = OutboxMessage.objects.filter(key__startswith="finance.receipt:")
+    assert sorted(receipts.values_list("key", flat=True)) == sorted(
+        f"finance.receipt:{entry.pk}" for entry in entries
+    )
+    bodies = list(receipts.values_list("body_text", flat=True))
+    assert all(any(invoice.number in body for body in bodies) for invoice in invoices)
+    # The statement for the same debits, imported afterwards, books and sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        debits_book_collected(
+            debits=[
+                Collected(
+                    item_id=item.pk,
+                    invoice_id=item.invoice_id,
+                    end_to_end_id=item.end_to_end_id,
+                    batch_message_id=batch.message_id,
+                    amount=item.amount,
+                    booked_on=COLLECTION,
+                )
+                for item in batch.items.all()
+            ],
+            by=None,
+        )
+    assert entries.count() == 2 and receipts.count() == 2
 
 
 def test_members_who_want_letters_get_the_notice_on_paper():

@@ -212,6 +212,38 @@ def test_treasurer_creates_exports_and_downloads_a_batch(client, treasurer):
     assert "al geëxporteerd" in response.content.decode()
 
 
+WARNING = "geen gestructureerde adressen"
+
+
+@pytest.mark.django_db
+def test_batch_page_warns_about_a_file_without_structured_addresses(client, treasurer, settings):
+    member, _ = household_with_mandate(9)
+    make_invoice(member.household)
+    client.force_login(treasurer)
+    settings.SEPA_PAIN_VERSION = "pain.008.001.02"
+    client.post(reverse("finance:batch_list"), {"collection_date": "2026-12-15"})
+    batch = CollectionBatch.objects.get()
+    url = reverse("finance:batch_detail", args=[batch.pk])
+    assert WARNING in client.get(url).content.decode()
+    client.post(reverse("finance:batch_export", args=[batch.pk]))
+    # The exported file is .02 for good, whatever the setting says now.
+    settings.SEPA_PAIN_VERSION = "pain.008.001.08"
+    page = client.get(url).content.decode()
+    assert WARNING in page and "pain.008.001.02" in page
+
+
+@pytest.mark.django_db
+def test_batch_page_in_the_default_version_has_no_address_warning(client, treasurer):
+    member, _ = household_with_mandate(10)
+    make_invoice(member.household)
+    client.force_login(treasurer)
+    client.post(reverse("finance:batch_list"), {"collection_date": "2026-12-15"})
+    batch = CollectionBatch.objects.get()
+    client.post(reverse("finance:batch_export", args=[batch.pk]))
+    page = client.get(reverse("finance:batch_detail", args=[batch.pk])).content.decode()
+    assert WARNING not in page and "pain.008.001.08" in page
+
+
 # Bank statements ------------------------------------------------------------------------------
 
 

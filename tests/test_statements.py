@@ -17,8 +17,8 @@ from finance.models import (
     Mandate,
 )
 from finance.services import FinanceError
+from finance.services.collections import batch_mark_collected
 from finance.services.ledger import invoice_balance
-from finance.services.sepa import batch_mark_collected
 from finance.services.statements import (
     collection_returns_notify,
     statement_import,

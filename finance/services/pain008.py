@@ -1,15 +1,17 @@
 """The pain.008 direct debit file: built by `sepaxml.SepaDD`, checked against its XSD.
 
-- The version is SEPA_PAIN_VERSION (default pain.008.001.02; .001.08, .001.09 and .001.10 work too).
+- The version is SEPA_PAIN_VERSION (default pain.008.001.08; .001.09 and .001.10 work too, and
+  .001.02 as an explicit choice).
 - Debtor addresses: pain.008.001.08 and later carry the structured address (street, building
-  number, postcode, town, country), as required from 15 November 2026. pain.008.001.02 gets
+  number, postcode, town, country), as SEPA files need from 15 November 2026; .001.08 is the
+  newest version with structured addresses that Dutch banks take. pain.008.001.02 gets only
   country plus two address lines ("Dorpsstraat 12", "7911 AB Hollandscheveld"): the EPC and Dutch
-  implementation guidelines for that version allow only Ctry and at most two AdrLine, so that is
-  the best the old version can carry. Set SEPA_PAIN_VERSION=pain.008.001.08 when your bank
-  accepts it.
+  implementation guidelines for that version allow only Ctry and at most two AdrLine, so the batch
+  page warns about a batch made in it.
 - Validation uses the XSD that sepaxml ships, through libxml2 while streaming: sepaxml's own
   validator (xmlschema, pure Python) needs about a minute and 450 MB for 30,000 debits.
-- Names and texts are reduced to the EPC basic Latin character set ("Ösel & Zoon" -> "Osel Zoon").
+- Names and texts are reduced to the EPC basic Latin character set ("Ösel & Zoon" ->
+  "Osel en Zoon").
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from coop.lib.money import round_money
 from ..models import CollectionBatch
 from . import FinanceError
 
+DEFAULT_PAIN_VERSION = "pain.008.001.08"
+# Versions that can carry only unstructured address lines (batch page warns).
+UNSTRUCTURED_ADDRESS_VERSIONS = ("pain.008.001.02",)
 SUPPORTED_PAIN_VERSIONS = (
     "pain.008.001.02",
     "pain.008.001.08",
@@ -60,8 +65,12 @@ def _sepa_char(char: str) -> str:
 
 
 def sepa_text(value: str, max_length: int) -> str:
-    """Text in the EPC basic Latin set: 'Ösel & Zoon' -> 'Osel Zoon'. Banks reject anything else."""
-    value = value or ""
+    """Text in the EPC basic Latin set: 'Ösel & Zoon' -> 'Osel en Zoon'. Banks reject anything else.
+
+    '&' is not in the set; dropping it would lose a word from a name ("R. Veenstra & Zn"), so it
+    becomes "en".
+    """
+    value = (value or "").replace("&", " en ")
     if not value.isascii() or _SEPA_TEXT_DISALLOWED.search(value):
         value = "".join(_sepa_char(c) for c in value)
     return " ".join(value.split())[:max_length].strip()

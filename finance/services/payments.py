@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
 from coop.lib.money import ZERO, format_money, round_money
+from coop.lib.tasks import task_enqueue
 from members.selectors import own_member
 
 from ..models import CollectionItem, Invoice, LedgerEntry, Payment
@@ -59,6 +60,7 @@ __all__ = [
     "payment_list",
     "payment_refresh",
     "payment_refund_surplus",
+    "payment_refund_surplus_automatically",
     "payment_start",
     "payment_webhook_received",
     "payments_needing_attention",
@@ -410,7 +412,8 @@ def payment_apply(*, payment: Payment, remote: ProviderPayment) -> PaymentChange
 
     if change.surplus > ZERO:
         payment_id = payment.pk
-        transaction.on_commit(lambda: _refund_surplus_automatically(payment_id), robust=True)
+        # A task, so a slow provider never slows or fails the webhook that booked the payment.
+        task_enqueue("finance.tasks.payment_refund_surplus_task", payment_id, robust=True)
     return change
 
 
@@ -445,12 +448,22 @@ def payment_webhook_received(provider_id: str) -> PaymentChange | None:
 # Paid twice: refunding the surplus --------------------------------------------------------------
 
 
-def _refund_surplus_automatically(payment_id: int) -> None:
+class NothingToRefund(FinanceError):
+    """The invoice is not (or no longer) paid too much."""
+
+
+def payment_refund_surplus_automatically(*, payment_id: int) -> Decimal:
+    """Right after a double payment was booked: refund the surplus, or say on the payment why not.
+
+    Harmless twice: once refunded, the invoice is no longer overpaid and nothing more is asked.
+    """
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None:
-        return
+        return ZERO
     try:
-        payment_refund_surplus(payment=payment, by=None)
+        return payment_refund_surplus(payment=payment, by=None)
+    except NothingToRefund:
+        return ZERO  # refunded already (a second run of the task), or paid back by hand
     except FinanceError as exc:
         with transaction.atomic():
             locked = Payment.objects.select_for_update().get(pk=payment_id)
@@ -472,7 +485,7 @@ def payment_refund_surplus(*, payment: Payment, by: User | None) -> Decimal:
     left = payment.amount - payment.amount_refunded - payment.amount_charged_back
     amount = min(-invoice_balance(invoice), left)
     if amount <= ZERO:
-        raise FinanceError(
+        raise NothingToRefund(
             _("Er is niets terug te betalen: factuur %(number)s is niet te veel betaald.")
             % {"number": invoice.number}
         )

@@ -1,14 +1,10 @@
-"""SEPA direct debit (incasso): mandates, collection batches and the pain.008 file for the bank.
+"""SEPA direct debit (incasso): collection batches and the pain.008 file for the bank.
+
+Mandates are in mandates.py, the identifiers they carry in identifiers.py; booking what was collected is in
+collections.py.
 
 Rules, in one place:
 
-- A mandate (machtiging) has a reference of at most 35 characters from
-  `A-Z a-z 0-9 : ? / + ( ) , . -` and space, not starting or ending with "/" and without "//"
-  (the EPC identifier rules). Portal mandates get "WKC-<member number>-<n>"; a paper one keeps
-  the reference printed on it.
-  IBAN and BIC are checked with schwifty; the BIC is looked up from the IBAN when not given.
-- A household has one active mandate (a database constraint): signing a new one revokes the old.
-  A mandate not used for 36 months expires (EPC rulebook), checked daily.
 - A batch collects the open balance of every open or partly paid invoice whose household has an
   active mandate and that is not already in a pending collection. The collection date is at least
   SEPA_PRENOTIFICATION_DAYS (14) days ahead, because every member gets a pre-notification with
@@ -23,161 +19,31 @@ Rules, in one place:
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
 import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import CharField, Exists, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from schwifty import BIC, IBAN
-from schwifty import exceptions as iban_errors
 
 from coop.accounts.models import User
 from coop.core.models import OutboxMessage
 from coop.core.services import outbox_enqueue
 from coop.lib.money import ZERO, round_money
 from coop.lib.tasks import task_enqueue
-from members.models import Household, Member
+from members.models import Member
 
 from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
 from . import FinanceError
 from .contact import creditor_context, household_contact
-from .ledger import Booking, bulk_work_begin, ledger_book_many
+from .identifiers import REFERENCE_PREFIX, creditor_id_errors, iban_masked
+from .ledger import bulk_work_begin
 from .pain008 import SUPPORTED_PAIN_VERSIONS, Debit, pain_document_build, pain_validate
 
 SEQUENCE_TYPE = "RCUR"
-MANDATE_UNUSED_MONTHS = 36
-REFERENCE_PREFIX = "WKC"
-_REFERENCE_CHARS = re.compile(r"[A-Za-z0-9:?/+(),. -]+")
-_CREDITOR_ID = re.compile(r"^([A-Z]{2})([0-9]{2})([A-Z0-9]{3})([A-Z0-9]{1,28})$")
-_CREDITOR_ID_NL = re.compile(r"^NL[0-9]{2}[A-Z0-9]{3}[0-9]{8}0000$")
-
-
-# Account numbers and identifiers ---------------------------------------------------------------
-
-
-def iban_validate(value: str) -> IBAN:
-    """A checked IBAN, or FinanceError with what is wrong in words a member understands."""
-    value = (value or "").strip()
-    if not value:
-        raise FinanceError(_("Vul uw rekeningnummer (IBAN) in."))
-    try:
-        iban = IBAN(value)
-    except iban_errors.InvalidChecksumDigits:
-        raise FinanceError(
-            _(
-                "Dit IBAN klopt niet: de controlecijfers passen niet bij het rekeningnummer. "
-                "Kijk het nummer nog eens na op uw bankpas of bankafschrift."
-            )
-        ) from None
-    except iban_errors.InvalidBBANChecksum:
-        raise FinanceError(
-            _("Dit IBAN klopt niet: er zit een tikfout in het rekeningnummer.")
-        ) from None
-    except iban_errors.InvalidLength:
-        raise FinanceError(
-            _(
-                "Dit IBAN heeft niet het goede aantal tekens. Een Nederlands IBAN heeft 18 tekens, "
-                "bijvoorbeeld NL91 ABNA 0417 1643 00."
-            )
-        ) from None
-    except iban_errors.InvalidCountryCode:
-        raise FinanceError(_("Dit IBAN begint niet met een bekende landcode, zoals NL.")) from None
-    except (iban_errors.SchwiftyException, ValueError):
-        raise FinanceError(_("Dit is geen geldig IBAN. Kijk het nummer nog eens na.")) from None
-    if not iban.in_sepa_zone:
-        raise FinanceError(_("Van een rekening in dit land kunnen wij geen incasso doen."))
-    return iban
-
-
-def bic_validate(value: str, *, iban: IBAN | None = None) -> str:
-    """The BIC as given (checked), else the one schwifty knows for the IBAN's bank, else ''."""
-    value = (value or "").replace(" ", "").upper()
-    if not value:
-        bic = iban.bic if iban is not None else None
-        return str(bic.compact) if bic else ""
-    try:
-        bic = BIC(value)
-    except (iban_errors.SchwiftyException, ValueError):
-        raise FinanceError(
-            _("Deze BIC klopt niet. Een BIC heeft 8 of 11 tekens, bijvoorbeeld ABNANL2A.")
-        ) from None
-    return str(bic.compact)
-
-
-def iban_masked(iban: str) -> str:
-    """'NL91ABNA0417164300' -> 'NL** **** **** **43 00': enough to recognise, not to use."""
-    compact = (iban or "").replace(" ", "")
-    if len(compact) <= 4:
-        return compact
-    masked = compact[:2] + "*" * (len(compact) - 6) + compact[-4:]
-    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
-
-
-def mandate_reference_validate(reference: str) -> str:
-    reference = (reference or "").strip()
-    if not reference:
-        raise FinanceError(_("Vul het kenmerk van de machtiging in."))
-    if len(reference) > 35:
-        raise FinanceError(_("Het kenmerk van een machtiging is hoogstens 35 tekens lang."))
-    if not _REFERENCE_CHARS.fullmatch(reference):
-        bad = "".join(sorted({c for c in reference if not _REFERENCE_CHARS.fullmatch(c)}))
-        raise FinanceError(
-            _(
-                "Het kenmerk bevat tekens die de bank niet accepteert: %(chars)s. Gebruik alleen "
-                "letters zonder accent, cijfers, spaties en : ? / + ( ) , . -"
-            )
-            % {"chars": " ".join(bad)}
-        )
-    if reference.startswith("/") or reference.endswith("/") or "//" in reference:
-        raise FinanceError(
-            _("Een kenmerk mag niet met een / beginnen of eindigen en geen // bevatten.")
-        )
-    return reference
-
-
-def creditor_id_check_digits(creditor_id: str) -> str:
-    """ISO 7064 MOD 97-10 over national part + country code + '00' (business code skipped)."""
-    country, national = creditor_id[:2], creditor_id[7:]
-    digits = "".join(str(int(char, 36)) for char in (national + country + "00").upper())
-    return f"{98 - int(digits) % 97:02d}"
-
-
-def creditor_id_errors(creditor_id: str) -> list[str]:
-    """What is wrong with an incassant-ID (empty list: it is right).
-
-    Dutch form: NL + 2 check digits + business code (ZZZ) + 8-digit KvK number + 0000.
-    """
-    value = (creditor_id or "").strip().upper()
-    match = _CREDITOR_ID.match(value)
-    if not match:
-        return [
-            _("Het incassant-ID heeft niet de vorm LLccZZZ… (landcode, controlecijfers, code).")
-        ]
-    errors = []
-    if match.group(1) == "NL" and not _CREDITOR_ID_NL.match(value):
-        errors.append(
-            _("Een Nederlands incassant-ID is NL + 2 cijfers + ZZZ + 8 cijfers KvK-nummer + 0000.")
-        )
-    expected = creditor_id_check_digits(value)
-    if match.group(2) != expected:
-        errors.append(
-            _("De controlecijfers van het incassant-ID kloppen niet (verwacht %(digits)s).")
-            % {"digits": expected}
-        )
-    return errors
-
-
-def creditor_id_validate(creditor_id: str) -> str:
-    errors = creditor_id_errors(creditor_id)
-    if errors:
-        raise FinanceError(" ".join(errors))
-    return creditor_id.strip().upper()
 
 
 # Dates ----------------------------------------------------------------------------------------
@@ -219,202 +85,11 @@ def collection_date_earliest(today: dt.date | None = None) -> dt.date:
     return day
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
-    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
-    last_day = calendar.monthrange(year, month0 + 1)[1]
-    return dt.date(year, month0 + 1, min(day.day, last_day))
-
-
-# Mandates -------------------------------------------------------------------------------------
-
-
-def mandate_text(*, creditor_name: str | None = None) -> str:
-    """The standard Dutch text of a recurring SEPA mandate (doorlopende machtiging)."""
-    name = creditor_name or settings.SEPA_CREDITOR_NAME
-    return _(
-        "Door deze machtiging te geven, geeft u toestemming aan %(name)s om doorlopend "
-        "incasso-opdrachten te sturen naar uw bank om een bedrag van uw rekening af te schrijven "
-        "voor uw contributie, en aan uw bank om doorlopend een bedrag van uw rekening af te "
-        "schrijven volgens de opdracht van %(name)s. Als u het niet eens bent met een "
-        "afschrijving, "
-        "kunt u die laten terugboeken. Neem daarvoor binnen 8 weken na de afschrijving contact op "
-        "met uw bank. Vraag uw bank naar de voorwaarden."
-    ) % {"name": name}
-
-
-def _reference_generate(household: Household, signed_by: Member | None) -> str:
-    member = signed_by or household.members.order_by("number").first()
-    base = f"{REFERENCE_PREFIX}-{member.number if member else f'H{household.pk}'}"
-    n = household.mandates.count() + 1
-    while Mandate.objects.filter(reference=f"{base}-{n}").exists():
-        n += 1
-    return f"{base}-{n}"
-
-
-def _account_holder_clean(value: str) -> str:
-    value = " ".join((value or "").split())
-    if not value:
-        raise FinanceError(_("Vul de naam van de rekeninghouder in."))
-    if len(value) > 70:
-        raise FinanceError(_("De naam van de rekeninghouder is hoogstens 70 tekens lang."))
-    return value
-
-
-def _mandate_create(
-    *,
-    household: Household,
-    signed_by: Member | None,
-    account_holder: str,
-    iban: str,
-    bic: str,
-    signed_on: dt.date,
-    reference: str,
-    via: str,
-    by: User | None,
-) -> Mandate:
-    checked_iban = iban_validate(iban)
-    checked_bic = bic_validate(bic, iban=checked_iban)
-    holder = _account_holder_clean(account_holder)
-    # One signing at a time per household: the old mandate is revoked in the same transaction.
-    Household.objects.select_for_update().filter(pk=household.pk).first()
-    if Mandate.objects.filter(reference=reference).exists():
-        raise FinanceError(_("Er is al een machtiging met kenmerk %(ref)s.") % {"ref": reference})
-    today = timezone.localdate()
-    for old in Mandate.objects.filter(household=household, status=Mandate.Status.ACTIVE):
-        _mandate_revoke_locked(old, today=today)
-    try:
-        with transaction.atomic():
-            return Mandate.objects.create(
-                household=household,
-                signed_by=signed_by,
-                reference=reference,
-                iban=checked_iban.compact,
-                bic=checked_bic,
-                account_holder=holder,
-                signed_on=signed_on,
-                via=via,
-                created_by=by,
-            )
-    except IntegrityError:
-        raise FinanceError(
-            _("Deze machtiging is net al vastgelegd. Kijk de lijst nog eens na.")
-        ) from None
-
-
-@transaction.atomic
-def mandate_sign(
-    *,
-    household: Household,
-    signed_by: Member,
-    account_holder: str,
-    iban: str,
-    bic: str = "",
-    consent: bool,
-    by: User | None,
-) -> Mandate:
-    """A member signs a mandate in the portal. Replaces the household's current one."""
-    if consent is not True:
-        raise FinanceError(
-            _("Zet een vinkje om toestemming te geven voor de automatische incasso.")
-        )
-    if signed_by.household_id != household.pk or not signed_by.is_current:
-        raise FinanceError(_("Alleen een lid van dit huishouden kan de machtiging tekenen."))
-    return _mandate_create(
-        household=household,
-        signed_by=signed_by,
-        account_holder=account_holder,
-        iban=iban,
-        bic=bic,
-        signed_on=timezone.localdate(),
-        reference=_reference_generate(household, signed_by),
-        via=Mandate.Via.PORTAL,
-        by=by,
-    )
-
-
-@transaction.atomic
-def mandate_record_paper(
-    *,
-    household: Household,
-    account_holder: str,
-    iban: str,
-    signed_on: dt.date,
-    bic: str = "",
-    reference: str = "",
-    signed_by: Member | None = None,
-    by: User | None,
-) -> Mandate:
-    """The coordinator or treasurer records a signed paper form, with its date and reference."""
-    today = timezone.localdate()
-    if signed_on > today:
-        raise FinanceError(_("De datum van ondertekening kan niet in de toekomst liggen."))
-    if signed_on < _months_before(today, MANDATE_UNUSED_MONTHS):
-        raise FinanceError(
-            _("Deze machtiging is ouder dan 36 maanden en nooit gebruikt: vraag een nieuwe aan.")
-        )
-    if signed_by is not None and signed_by.household_id != household.pk:
-        raise FinanceError(_("Deze persoon hoort niet bij dit huishouden."))
-    reference = (
-        mandate_reference_validate(reference)
-        if reference
-        else _reference_generate(household, signed_by)
-    )
-    return _mandate_create(
-        household=household,
-        signed_by=signed_by,
-        account_holder=account_holder,
-        iban=iban,
-        bic=bic,
-        signed_on=signed_on,
-        reference=reference,
-        via=Mandate.Via.PAPER,
-        by=by,
-    )
-
-
-def _mandate_revoke_locked(mandate: Mandate, *, today: dt.date) -> bool:
-    revoked = Mandate.objects.filter(pk=mandate.pk, status=Mandate.Status.ACTIVE).update(
-        status=Mandate.Status.REVOKED, revoked_on=today
-    )
-    # Debits not yet sent to the bank are taken out of their draft batch.
-    drafts = CollectionItem.objects.filter(
-        mandate_id=mandate.pk,
-        status=CollectionItem.Status.PENDING,
-        batch__status=CollectionBatch.Status.DRAFT,
-    )
-    batch_ids = set(drafts.values_list("batch_id", flat=True))
-    if batch_ids:
-        drafts.delete()
-        for batch in CollectionBatch.objects.filter(pk__in=batch_ids):
-            _batch_totals_refresh(batch)
-    return bool(revoked)
-
-
-@transaction.atomic
-def mandate_revoke(*, mandate: Mandate, by: User | None) -> Mandate:
-    """Stop collecting with this mandate. Debits already sent to the bank still run."""
-    if mandate.status != Mandate.Status.ACTIVE:
-        raise FinanceError(_("Deze machtiging is al niet meer actief."))
-    _mandate_revoke_locked(mandate, today=timezone.localdate())
-    mandate.refresh_from_db()
-    return mandate
-
-
-@transaction.atomic
-def mandates_expire_unused(*, today: dt.date | None = None) -> int:
-    """Mandates unused for 36 months (since signing, or since the last collection) expire."""
-    today = today or timezone.localdate()
-    cutoff = _months_before(today, MANDATE_UNUSED_MONTHS)
-    stale = Mandate.objects.filter(status=Mandate.Status.ACTIVE).filter(
-        Q(last_used_on__lt=cutoff) | Q(last_used_on__isnull=True, signed_on__lt=cutoff)
-    )
-    return stale.update(status=Mandate.Status.EXPIRED)
-
-
 # Batches --------------------------------------------------------------------------------------
 
 
-def _batch_totals_refresh(batch: CollectionBatch) -> None:
+def batch_totals_refresh(batch: CollectionBatch) -> None:
+    """Count and total of a draft batch after debits were added or taken out."""
     totals = batch.items.aggregate(total=Coalesce(Sum("amount"), ZERO))
     batch.total = totals["total"]
     batch.count = batch.items.count()
@@ -527,7 +202,7 @@ def batch_create(
                 "Kijk de lijst met batches na."
             )
         ) from None
-    _batch_totals_refresh(batch)
+    batch_totals_refresh(batch)
     task_enqueue("finance.tasks.batch_prenotify_task", batch.pk)
     return batch
 
@@ -760,49 +435,3 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
         last_used_on=batch.collection_date
     )
     return xml
-
-
-@transaction.atomic
-def batch_mark_collected(
-    *, batch: CollectionBatch, by: User | None, today: dt.date | None = None
-) -> int:
-    """The bank collected the batch: book a payment for every debit still pending.
-
-    Bookings use the EndToEndId as external id, the same as a bank statement line for the debit,
-    so importing the statement afterwards (or before) books nothing twice. Returns how many
-    payments were booked now.
-    """
-    bulk_work_begin()
-    today = today or timezone.localdate()
-    batch = CollectionBatch.objects.select_for_update().get(pk=batch.pk)
-    if batch.status == CollectionBatch.Status.DRAFT:
-        raise FinanceError(_("Exporteer de batch eerst en lever het bestand bij de bank in."))
-    if batch.status == CollectionBatch.Status.COLLECTED:
-        raise FinanceError(_("Deze batch is al als geïncasseerd gemarkeerd."))
-    if today < batch.collection_date:
-        raise FinanceError(
-            _("De incassodatum (%(date)s) is nog niet bereikt.")
-            % {"date": batch.collection_date.strftime("%d-%m-%Y")}
-        )
-    pending = list(batch.items.filter(status=CollectionItem.Status.PENDING).order_by("pk"))
-    created = ledger_book_many(
-        bookings=[
-            Booking(
-                invoice_id=item.invoice_id,
-                kind=LedgerEntry.Kind.PAYMENT,
-                source=LedgerEntry.Source.SEPA,
-                external_id=item.end_to_end_id,
-                amount=item.amount,
-                booked_on=batch.collection_date,
-                note=_("Incasso %(batch)s") % {"batch": batch.message_id},
-            )
-            for item in pending
-        ],
-        by=by,
-    )
-    CollectionItem.objects.filter(pk__in=[item.pk for item in pending]).update(
-        status=CollectionItem.Status.COLLECTED
-    )
-    batch.status = CollectionBatch.Status.COLLECTED
-    batch.save(update_fields=["status"])
-    return len(created)

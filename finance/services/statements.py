@@ -54,10 +54,11 @@ from ..models import (
     Mandate,
 )
 from . import FinanceError
+from .collections import Collected, debit_booking, debits_book_collected
 from .contact import creditor_context, household_contact, invoice_pay_url
 from .ledger import Booking, bulk_work_begin, ledger_book, ledger_book_many
+from .mandates import mandate_revoke
 from .receipts import receipt_queue
-from .sepa import mandate_revoke
 from .statement_files import StatementLine, statement_parse
 
 _IMPORT_LOCK_KEY = 735_053_940  # pg_advisory_xact_lock key: one statement import at a time
@@ -209,9 +210,11 @@ class _Matcher:
         self.result = result
         self.by = by
         self.rows: list[BankTransaction] = []
-        self.payments: list[Booking] = []
+        self.transfers: list[Booking] = []
+        self.debits: list[Collected] = []
+        # Debits booked only so that their return has something to reverse (no receipt).
+        self.returned_unseen: list[Collected] = []
         self.returns: list[tuple[StatementLine, _Debit]] = []
-        self.collected: set[int] = set()
 
     def run(self) -> None:
         e2e_ids = {line.end_to_end_id for line in self.lines if line.end_to_end_id}
@@ -270,19 +273,7 @@ class _Matcher:
         )
 
     def _debit(self, line: StatementLine, row: BankTransaction, item: _Debit) -> None:
-        self.payments.append(
-            Booking(
-                invoice_id=item.invoice_id,
-                kind=LedgerEntry.Kind.PAYMENT,
-                source=LedgerEntry.Source.SEPA,
-                external_id=item.end_to_end_id,
-                amount=line.amount,
-                booked_on=line.booking_date,
-                note=_("Incasso %(batch)s") % {"batch": item.batch_message_id},
-            )
-        )
-        if item.status == CollectionItem.Status.PENDING:
-            self.collected.add(item.pk)
+        self.debits.append(item.collected(amount=line.amount, booked_on=line.booking_date))
         row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
         row.note = _("Incasso van factuur %(number)s") % {"number": item.invoice_number}
         self.result.debits += 1
@@ -290,16 +281,8 @@ class _Matcher:
     def _return(self, line: StatementLine, row: BankTransaction, item: _Debit) -> None:
         # A return may come before the payment is known (or without it): book the payment first so
         # the reversal always has something to reverse and the balance ends right.
-        self.payments.append(
-            Booking(
-                invoice_id=item.invoice_id,
-                kind=LedgerEntry.Kind.PAYMENT,
-                source=LedgerEntry.Source.SEPA,
-                external_id=item.end_to_end_id,
-                amount=item.amount,
-                booked_on=item.collection_date,
-                note=_("Incasso %(batch)s") % {"batch": item.batch_message_id},
-            )
+        self.returned_unseen.append(
+            item.collected(amount=item.amount, booked_on=item.collection_date)
         )
         self.returns.append((line, item))
         row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
@@ -321,19 +304,9 @@ class _Matcher:
                 "Incassobatch %(batch)s: het bedrag wijkt af van de openstaande incasso's."
             ) % {"batch": batch.message_id}
             return
-        for item in pending:
-            self.payments.append(
-                Booking(
-                    invoice_id=item.invoice_id,
-                    kind=LedgerEntry.Kind.PAYMENT,
-                    source=LedgerEntry.Source.SEPA,
-                    external_id=item.end_to_end_id,
-                    amount=item.amount,
-                    booked_on=line.booking_date,
-                    note=_("Incasso %(batch)s") % {"batch": batch.message_id},
-                )
-            )
-            self.collected.add(item.pk)
+        self.debits.extend(
+            item.collected(amount=item.amount, booked_on=line.booking_date) for item in pending
+        )
         row.status = BankTransaction.Status.MATCHED
         row.note = _("Incassobatch %(batch)s (%(count)s incasso's)") % {
             "batch": batch.message_id,
@@ -365,7 +338,7 @@ class _Matcher:
             }
             return
         balances[invoice.number] -= line.amount
-        self.payments.append(
+        self.transfers.append(
             Booking(
                 invoice_id=invoice.pk,
                 kind=LedgerEntry.Kind.PAYMENT,
@@ -381,14 +354,15 @@ class _Matcher:
         self.result.transfers += 1
 
     def _book(self) -> None:
-        created = ledger_book_many(bookings=self.payments, by=self.by)
+        debits_book_collected(debits=self.debits, by=self.by)
+        # Booked before the returns are, and not marked collected: the return marks them.
+        ledger_book_many(
+            bookings=[debit_booking(debit) for debit in self.returned_unseen], by=self.by
+        )
+        created = ledger_book_many(bookings=self.transfers, by=self.by)
         entry_ids = [entry.pk for entry in created.values()]
         if entry_ids:
             task_enqueue("finance.tasks.receipts_send_task", entry_ids)
-        for chunk in _chunked(sorted(self.collected)):
-            CollectionItem.objects.filter(
-                pk__in=chunk, status=CollectionItem.Status.PENDING
-            ).update(status=CollectionItem.Status.COLLECTED)
         if self.returns:
             self._book_returns()
         BankTransaction.objects.bulk_create(self.rows, batch_size=2000)
@@ -460,6 +434,16 @@ class _Debit:
     mandate_id: int
     batch_message_id: str
     collection_date: dt.date
+
+    def collected(self, *, amount: Decimal, booked_on: dt.date) -> Collected:
+        return Collected(
+            item_id=self.pk,
+            invoice_id=self.invoice_id,
+            end_to_end_id=self.end_to_end_id,
+            batch_message_id=self.batch_message_id,
+            amount=amount,
+            booked_on=booked_on,
+        )
 
 
 def _debits(items) -> list[_Debit]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -19,19 +20,12 @@ from .. import sepa_selectors as selectors
 from ..models import CollectionBatch, CollectionItem
 from ..sepa_forms import BatchCreateForm, MandateFilterForm, MandateSignForm, PaperMandateForm
 from ..services import FinanceError
+from ..services.collections import batch_mark_collected
 from ..services.contact import creditor_context
-from ..services.sepa import (
-    batch_create,
-    batch_export,
-    batch_mark_collected,
-    batch_preview,
-    collection_date_earliest,
-    iban_masked,
-    mandate_record_paper,
-    mandate_revoke,
-    mandate_sign,
-    mandate_text,
-)
+from ..services.identifiers import iban_masked
+from ..services.mandates import mandate_record_paper, mandate_revoke, mandate_sign, mandate_text
+from ..services.pain008 import UNSTRUCTURED_ADDRESS_VERSIONS
+from ..services.sepa import batch_create, batch_export, batch_preview, collection_date_earliest
 
 PAGE_SIZE = 50
 MANDATE_ROLES = (Role.TREASURER, Role.COORDINATOR)
@@ -234,6 +228,9 @@ def batch_detail(request, pk: int):
     batch = selectors.batch_get(pk)
     context = _page(request, selectors.batch_items(batch))
     counts = selectors.batch_item_counts(batch)
+    # A draft is written in the version set now; an exported batch keeps its own.
+    draft = batch.status == CollectionBatch.Status.DRAFT
+    version = settings.SEPA_PAIN_VERSION if draft else batch.schema_version
     context.update(
         {
             "batch": batch,
@@ -241,6 +238,8 @@ def batch_detail(request, pk: int):
                 (label, counts.get(value, 0)) for value, label in CollectionItem.Status.choices
             ],
             "can_export": batch.status == CollectionBatch.Status.DRAFT,
+            "schema_version": version,
+            "unstructured_addresses": version in UNSTRUCTURED_ADDRESS_VERSIONS,
             "can_mark_collected": batch.status == CollectionBatch.Status.EXPORTED
             and timezone.localdate() >= batch.collection_date,
         }
