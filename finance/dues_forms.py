@@ -167,3 +167,38 @@ class MemberRateForm(forms.Form):
         max_length=200,
         help_text=_("Nodig bij verlaagd tarief of gratis lidmaatschap."),
     )
+
+
+class OverpaidForm(forms.Form):
+    """How to settle an overpaid invoice: pay the surplus back, or keep it as credit."""
+
+    REFUND, CREDIT = "refund", "credit"
+    way = forms.ChoiceField(
+        label=_("Wat doen we met het te veel betaalde?"),
+        choices=[
+            (
+                CREDIT,
+                _(
+                    "Laten staan als tegoed: de volgende factuur van dit huishouden wordt ermee betaald"
+                ),
+            ),
+            (REFUND, _("Terugbetalen op een bankrekening")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    iban = forms.CharField(
+        label=_("IBAN voor de terugbetaling"),
+        required=False,
+        max_length=42,
+        help_text=_("Alleen bij terugbetalen. Ingevuld: de rekening waar het geld vandaan kwam."),
+    )
+    account_holder = forms.CharField(label=_("Naam rekeninghouder"), required=False, max_length=70)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("way") == self.REFUND:
+            if not (data.get("iban") or "").strip():
+                self.add_error("iban", _("Vul het rekeningnummer (IBAN) in om terug te betalen."))
+            if not (data.get("account_holder") or "").strip():
+                self.add_error("account_holder", _("Vul de naam van de rekeninghouder in."))
+        return data

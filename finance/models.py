@@ -213,6 +213,9 @@ class LedgerEntry(models.Model):
         REFUND = "refund", _("Terugbetaling")
         WRITE_OFF = "write_off", _("Afboeking")
         CREDIT = "credit", _("Creditnota")
+        # Money moved between a household's invoices: out of an overpaid one into its credit,
+        # out of the credit into the next invoice. The household's credit is minus their sum.
+        SETTLEMENT = "settlement", _("Verrekening met tegoed")
 
     class Source(models.TextChoices):
         IDEAL = "ideal", _("iDEAL")
@@ -220,6 +223,7 @@ class LedgerEntry(models.Model):
         TRANSFER = "transfer", _("Overboeking")
         MANUAL = "manual", _("Handmatig")
         CREDIT_NOTE = "credit_note", _("Creditnota")
+        BALANCE = "balance", _("Tegoed")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -473,6 +477,43 @@ class BankTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_date} {self.amount} {self.counterparty_name}"
+
+
+class Refund(models.Model):
+    """Money to pay back by bank transfer to whoever paid an invoice too much.
+
+    Booked when the treasurer decides (a refund entry brings the invoice back to zero), paid out
+    later by a payout batch; until then it is "to pay".
+    """
+
+    class Status(models.TextChoices):
+        TO_PAY = "to_pay", _("Nog uit te betalen")
+        PAID = "paid", _("Uitbetaald")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("bedrag"), **MONEY)
+    iban = models.CharField(_("IBAN"), max_length=34)
+    account_holder = models.CharField(_("naam rekeninghouder"), max_length=70)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.TO_PAY
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("terugbetaling")
+        verbose_name_plural = _("terugbetalingen")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} → {self.account_holder}"
 
 
 class FinanceSettings(models.Model):

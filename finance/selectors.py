@@ -15,11 +15,17 @@ from coop.lib.money import ZERO
 from members.models import Household
 from members.selectors import own_member
 
-from .models import Invoice, LedgerEntry
+from .models import Invoice, LedgerEntry, Refund
 
 OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID)
-# Money that actually moved: payments minus reversals and refunds. Credits and write-offs did not.
-MONEY_KINDS = (LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.REFUND)
+# Money that actually moved: payments minus reversals and refunds, and a surplus moved from one
+# of the household's invoices to another. Credit notes and write-offs are no money.
+MONEY_KINDS = (
+    LedgerEntry.Kind.PAYMENT,
+    LedgerEntry.Kind.REVERSAL,
+    LedgerEntry.Kind.REFUND,
+    LedgerEntry.Kind.SETTLEMENT,
+)
 _MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
@@ -101,6 +107,20 @@ def invoice_totals(invoices: QuerySet[Invoice]) -> dict[str, Any]:
     }
 
 
+def invoices_overpaid() -> QuerySet[Invoice]:
+    """Every invoice paid more than it asked, however it was paid: the treasurer settles each."""
+    return (
+        invoices_with_balance(Invoice.objects.filter(kind=Invoice.Kind.INVOICE))
+        .filter(balance__lt=0)
+        .select_related("household")
+        .order_by("issued_on", "pk")
+    )
+
+
+def refunds_to_pay() -> QuerySet[Refund]:
+    return Refund.objects.filter(status=Refund.Status.TO_PAY).select_related("invoice")
+
+
 def finance_overview(*, year: int) -> dict[str, Any]:
     """The figures on the treasurer's front page."""
     invoices = Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
@@ -131,6 +151,7 @@ def finance_overview(*, year: int) -> dict[str, Any]:
         "open_count": invoices.filter(status__in=OPEN_STATUSES).count(),
         "paid_this_year": paid_this_year,
         "per_status": per_status,
+        "overpaid_count": invoices_overpaid().count(),
     }
 
 

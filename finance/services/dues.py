@@ -39,6 +39,7 @@ from members.models import Member
 
 from ..models import ContributionScheme, Invoice, InvoiceLine, MemberRate
 from . import FinanceError
+from .overpayments import household_credits_apply
 
 SCHEME_FIELDS = (
     "first_member_amount",
@@ -531,6 +532,10 @@ def dues_run_execute(*, year: int, by: User | None = None) -> DuesRunResult:
                 "probeer het opnieuw."
             )
         ) from None
+    # Surpluses households kept as credit go onto their new invoice.
+    household_credits_apply(
+        household_ids=[planned.household_id for planned in plan.invoices], by=by
+    )
     result.created = count
     result.lines = len(line_rows)
     result.total = plan.total

@@ -184,6 +184,7 @@ def payment_list_view(request):
             "payments": page.object_list,
             "attention": attention,
             "attention_count": payment_list(attention_only=True).count(),
+            "overpaid_count": selectors.invoices_overpaid().count() if attention else 0,
             "filter_query": "aandacht=1" if attention else "",
         },
     )
