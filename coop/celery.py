@@ -12,7 +12,8 @@ app.autodiscover_tasks()
 # Every periodic job, in one place. Beat runs with django_celery_beat's DatabaseScheduler, which
 # copies these entries into its tables at start; the admin can pause them there.
 app.conf.beat_schedule = {
-    # Safety net: e-mails whose task was lost (worker restart, broker outage) are queued again.
+    # Safety net: e-mails whose task was lost (worker restart, broker outage), or whose worker
+    # died while sending (claim older than OUTBOX_CLAIM_LEASE_SECONDS), are queued again.
     "outbox-requeue": {
         "task": "coop.core.tasks.outbox_requeue",
         "schedule": 10 * 60.0,

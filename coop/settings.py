@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "coop.accounts.context_processors.roles",
                 "coop.core.context_processors.organisation",
+                "coop.core.context_processors.outbox",
             ],
         },
     },
@@ -195,12 +196,17 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    # A hanging SMTP server must not hold a send past the outbox lease (below).
+    EMAIL_TIMEOUT = 60
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     # Used by the file backend (django.core.mail.backends.filebased.EmailBackend): one file per e-mail.
     EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Wijkcoop <noreply@wijkcoop.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox: a worker's claim on an e-mail lapses after this many seconds (a worker killed while
+# sending), and the periodic requeue hands the e-mail to another worker.
+OUTBOX_CLAIM_LEASE_SECONDS = env_int("OUTBOX_CLAIM_LEASE_SECONDS", 300)
 
 # Production hardening; `manage.py check --deploy` passes with DEBUG=0.
 if not DEBUG:

@@ -7,4 +7,5 @@ class FinanceConfig(AppConfig):
     verbose_name = _("Contributie en betalingen")
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the SEPA settings check)
+        # Imported for what they register: the SEPA settings check, finance's part of "my data".
+        from . import checks, personal_data  # noqa: F401

@@ -4,26 +4,21 @@ as a formula is neutralised."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
+from collections.abc import Callable, Iterator
 
 from django.db.models import QuerySet
-from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from coop.lib.exports import (
+    CHUNK_SIZE,
+    csv_response,
+    dutch_csv_cell,
+    export_filename,
+    xlsx_response,
+)
 
 from .models import Invoice, LedgerEntry
 from .selectors import invoices_with_balance
-
-CHUNK_SIZE = 2000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
 def _invoice_columns() -> list[str]:
@@ -90,86 +85,6 @@ def _ledger_rows(entries: QuerySet[LedgerEntry]) -> Iterator[list]:
         ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
-    if isinstance(value, dt.date):
-        return value.strftime("%d-%m-%Y")
-    if isinstance(value, str):
-        return _safe(value)
-    return str(value)
-
-
-def _csv_lines(headers: list[str], rows: Iterable[list]) -> Iterator[bytes]:
-    writer = csv.writer(_Echo(), delimiter=";", lineterminator="\r\n")
-    yield ("\ufeff" + writer.writerow(headers)).encode()
-    batch: list[str] = []
-    for row in rows:
-        batch.append(writer.writerow([_csv_value(v) for v in row]))
-        if len(batch) >= 500:
-            yield "".join(batch).encode()
-            batch = []
-    if batch:
-        yield "".join(batch).encode()
-
-
-def _filename(stem: str, extension: str) -> str:
-    return f"{stem}-{timezone.localdate():%Y-%m-%d}.{extension}"
-
-
-def _csv_response(stem: str, headers: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        _csv_lines(headers, rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{_filename(stem, "csv")}"'
-    return response
-
-
-def _xlsx_response(stem: str, title: str, headers: list[str], rows: Iterable[list]) -> FileResponse:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header_cells = []
-    for text in headers:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, Decimal):
-                cell.number_format = "#,##0.00"
-            elif isinstance(value, dt.date):
-                cell.number_format = "DD-MM-YYYY"
-            cells.append(cell)
-        sheet.append(cells)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    workbook.save(spool)
-    spool.seek(0)
-    return FileResponse(
-        spool,
-        as_attachment=True,
-        filename=_filename(stem, "xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-
-
 def invoices_export(invoices: QuerySet[Invoice], fmt: str):
     return _export("facturen", _("Facturen"), _invoice_columns, _invoice_rows, invoices, fmt)
 
@@ -180,5 +95,7 @@ def ledger_export(entries: QuerySet[LedgerEntry], fmt: str):
 
 def _export(stem: str, title: str, columns: Callable, rows: Callable, queryset: QuerySet, fmt: str):
     if fmt == "xlsx":
-        return _xlsx_response(stem, title, columns(), rows(queryset))
-    return _csv_response(stem, columns(), rows(queryset))
+        return xlsx_response(export_filename(stem, "xlsx"), title, columns(), rows(queryset))
+    return csv_response(
+        export_filename(stem, "csv"), columns(), rows(queryset), cell=dutch_csv_cell
+    )

@@ -7,4 +7,4 @@ class MembersConfig(AppConfig):
     verbose_name = _("Leden en huishoudens")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401
+        from . import personal_data, receivers  # noqa: F401  (they register on import)

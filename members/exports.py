@@ -4,21 +4,23 @@ Both read plain tuples with `.values_list()` in chunks, so memory stays flat how
 there are. Text that a spreadsheet would run as a formula is neutralised.
 """
 
-import csv
-import datetime as dt
-import io
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Member
+from coop.lib.exports import (
+    CHUNK_SIZE,
+    FORMULA_START,
+    csv_response,
+    export_filename,
+    safe_cell,
+    xlsx_response,
+)
 
-CHUNK_SIZE = 2000
+from .models import Member
 
 # (header, field) in file order.
 COLUMNS = [
@@ -58,16 +60,6 @@ _TYPED_INDEXES = [
         "household__buurt__name",
     )
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    """Text starting like a formula gets a leading apostrophe (CSV injection)."""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def export_filename(extension: str) -> str:
-    return f"leden-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
 def _rows(members: QuerySet[Member], *, guard: bool) -> Iterator[list]:
@@ -85,7 +77,7 @@ def _rows(members: QuerySet[Member], *, guard: bool) -> Iterator[list]:
         row[_BUURT_INDEX] = row[_BUURT_INDEX] or outside
         if guard:
             for index in _TYPED_INDEXES:
-                if row[index].startswith(_FORMULA_START):
+                if row[index].startswith(FORMULA_START):
                     row[index] = safe_cell(row[index])
         yield row
 
@@ -94,76 +86,12 @@ def _headers() -> list[str]:
     return [str(header) for header, _field in COLUMNS]
 
 
-# CSV --------------------------------------------------------------------------------------------
-
-
-def csv_lines(members: QuerySet[Member]) -> Iterable[bytes]:
-    """UTF-8 with a byte order mark and ';' between cells: what Dutch Excel opens correctly.
-
-    Dates are written as 2024-12-31, which Excel reads as a date in every language.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(_headers())
-    yield ("\ufeff" + buffer.getvalue()).encode()
-    batch = []
-    for row in _rows(members, guard=True):
-        batch.append(row)
-        if len(batch) == 500:
-            yield _csv_chunk(writer, buffer, batch)
-            batch = []
-    if batch:
-        yield _csv_chunk(writer, buffer, batch)
-
-
-def _csv_chunk(writer, buffer: io.StringIO, rows: list[list]) -> bytes:
-    buffer.seek(0)
-    buffer.truncate()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
-
-
 def members_csv_response(members: QuerySet[Member]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(members), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename("csv")}"'
-    return response
-
-
-# XLSX -------------------------------------------------------------------------------------------
+    """Dates stay 2024-12-31, which Excel reads as a date in every language."""
+    return csv_response(export_filename("leden", "csv"), _headers(), _rows(members, guard=True))
 
 
 def members_xlsx_response(members: QuerySet[Member]) -> FileResponse:
-    """A write-only workbook spooled to a temporary file; text is never stored as a formula."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Leden"))
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for title in _headers():
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in _rows(members, guard=False):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, dt.date):
-                cell.number_format = "DD-MM-YYYY"
-            cells.append(cell)
-        sheet.append(cells)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    workbook.save(spool)
-    spool.seek(0)
-    return FileResponse(
-        spool,
-        as_attachment=True,
-        filename=export_filename("xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return xlsx_response(
+        export_filename("leden", "xlsx"), _("Leden"), _headers(), _rows(members, guard=False)
     )

@@ -4,11 +4,11 @@ Forms check what was typed and give plain messages; the services in members/serv
 the change and guard the rules (a view shows their `MembershipError` on the form).
 """
 
-import datetime as dt
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,31 +16,36 @@ from coop.lib.postcode import InvalidPostcode, normalise_postcode
 
 from .models import Buurt, ConsentText, Household, Member
 from .services import Address, Person, email_in_use
+from .validators import DATE_FORMATS, validate_date_of_birth, validate_phone
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,28}$")
 _RANGE_BOUND = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d-%m-%y"]
+# A coordinator entering a recent date may type '01-03-25'; a date of birth needs all four digits.
+DATE_INPUT_FORMATS = [*DATE_FORMATS, "%d-%m-%y"]
 
 
-def _date_field(label, *, required=True, help_text="") -> forms.DateField:
+def _date_field(
+    label, *, required=True, help_text="", input_formats=DATE_INPUT_FORMATS, validators=()
+) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=required,
         help_text=help_text,
-        input_formats=DATE_INPUT_FORMATS,
+        input_formats=input_formats,
+        validators=list(validators),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Vul een datum in, bijvoorbeeld 31-12-2024.")},
     )
 
 
 def _text(
-    label, *, required=True, max_length=100, autocomplete="", help_text=""
+    label, *, required=True, max_length=100, autocomplete="", help_text="", validators=()
 ) -> forms.CharField:
     field = forms.CharField(
         label=label,
         required=required,
         max_length=max_length,
         help_text=help_text,
+        validators=list(validators),
         error_messages={
             "required": _("Vul dit veld in."),
             "max_length": _("Dit is te lang: hooguit %(limit_value)d tekens."),
@@ -78,6 +83,11 @@ class PostcodeField(forms.CharField):
 # People -------------------------------------------------------------------------------------
 
 
+def member_initial(form_class: type[forms.Form], member: Member) -> dict:
+    """Member forms name their fields after the member's, so a new field needs no second list."""
+    return model_to_dict(member, fields=list(form_class.base_fields))
+
+
 class MemberForm(forms.Form):
     """A person's own data. E-mail is optional: many members have none and get letters."""
 
@@ -98,8 +108,19 @@ class MemberForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
-    phone = _text(_("Telefoonnummer"), required=False, max_length=30, autocomplete="off")
-    date_of_birth = _date_field(_("Geboortedatum"), required=False)
+    phone = _text(
+        _("Telefoonnummer"),
+        required=False,
+        max_length=30,
+        autocomplete="off",
+        validators=[validate_phone],
+    )
+    date_of_birth = _date_field(
+        _("Geboortedatum"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        validators=[validate_date_of_birth],
+    )
     language = forms.ChoiceField(
         label=_("Taal voor berichten"), choices=Member.Language.choices, initial=Member.Language.NL
     )
@@ -123,18 +144,9 @@ class MemberForm(forms.Form):
                 "Dit lid logt in met dit adres en wijzigt het zelf in het eigen account."
             )
 
-    @staticmethod
-    def initial_for(member: Member) -> dict:
-        return {
-            "given_name": member.given_name,
-            "tussenvoegsel": member.tussenvoegsel,
-            "family_name": member.family_name,
-            "email": member.email,
-            "phone": member.phone,
-            "date_of_birth": member.date_of_birth,
-            "language": member.language,
-            "contact_preference": member.contact_preference,
-        }
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        return member_initial(cls, member)
 
     def clean_email(self) -> str:
         email = (self.cleaned_data.get("email") or "").strip().lower()
@@ -147,18 +159,6 @@ class MemberForm(forms.Form):
                 code="unique",
             )
         return email
-
-    def clean_phone(self) -> str:
-        phone = self.cleaned_data["phone"].strip()
-        if phone and not _PHONE.match(phone):
-            raise ValidationError(_("Vul een telefoonnummer in, bijvoorbeeld 06 12345678."))
-        return phone
-
-    def clean_date_of_birth(self) -> dt.date | None:
-        born = self.cleaned_data["date_of_birth"]
-        if born and not dt.date(1900, 1, 1) <= born <= timezone.localdate():
-            raise ValidationError(_("Deze geboortedatum kan niet kloppen."))
-        return born
 
     def clean(self):
         data = super().clean()

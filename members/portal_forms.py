@@ -4,18 +4,16 @@ The sign-up form (members/signup.py) reuses the person and address fields define
 """
 
 import datetime as dt
-import re
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .forms import AddressForm, _text
+from .forms import AddressForm, _text, member_initial
 from .models import Member
 from .services import Person
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,28}$")
+from .validators import DATE_FORMATS, validate_date_of_birth, validate_phone
 
 
 class PersonFields(forms.Form):
@@ -29,30 +27,25 @@ class PersonFields(forms.Form):
         help_text=_("Bijvoorbeeld: van, de, van der."),
     )
     family_name = _text(_("Achternaam"), autocomplete="family-name")
-    phone = _text(_("Telefoonnummer"), required=False, max_length=30, autocomplete="tel")
+    phone = _text(
+        _("Telefoonnummer"),
+        required=False,
+        max_length=30,
+        autocomplete="tel",
+        validators=[validate_phone],
+    )
     date_of_birth = forms.DateField(
         label=_("Geboortedatum"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"],
+        input_formats=DATE_FORMATS,
+        validators=[validate_date_of_birth],
     )
     language = forms.ChoiceField(
         label=_("Taal voor onze berichten"),
         choices=Member.Language.choices,
         initial=Member.Language.NL,
     )
-
-    def clean_phone(self) -> str:
-        phone = self.cleaned_data["phone"].strip()
-        if phone and not _PHONE.match(phone):
-            raise ValidationError(_("Vul een telefoonnummer in, bijvoorbeeld 06 12345678."))
-        return phone
-
-    def clean_date_of_birth(self) -> dt.date | None:
-        born = self.cleaned_data["date_of_birth"]
-        if born and not dt.date(1900, 1, 1) <= born <= timezone.localdate():
-            raise ValidationError(_("Deze geboortedatum kan niet kloppen."))
-        return born
 
     def person(self, *, email: str = "", contact_preference: str = "") -> Person:
         data = self.cleaned_data
@@ -90,17 +83,9 @@ class OwnDataForm(PersonFields):
 
     contact_preference = ContactPreferenceField()
 
-    @staticmethod
-    def initial_for(member: Member) -> dict:
-        return {
-            "given_name": member.given_name,
-            "tussenvoegsel": member.tussenvoegsel,
-            "family_name": member.family_name,
-            "phone": member.phone,
-            "date_of_birth": member.date_of_birth,
-            "language": member.language,
-            "contact_preference": member.contact_preference,
-        }
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        return member_initial(cls, member)
 
 
 class MoveForm(AddressFields):
@@ -155,9 +140,9 @@ class HousemateForm(PersonFields):
             field.disabled = True
             field.help_text = _("Uw huisgenoot heeft een eigen account en wijzigt dit adres zelf.")
 
-    @staticmethod
-    def initial_for(member: Member) -> dict:
-        return {**OwnDataForm.initial_for(member), "email": member.email}
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        return member_initial(cls, member)
 
     def clean_email(self) -> str:
         return (self.cleaned_data.get("email") or "").strip().lower()

@@ -11,12 +11,14 @@ import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
 from coop.accounts.access import ACCESS_ATTR
+from coop.core.models import OutboxMessage
 from finance.models import (
     BankStatement,
     BankTransaction,
     CollectionBatch,
     ContributionScheme,
     Invoice,
+    LedgerEntry,
     Mandate,
     Payment,
 )
@@ -92,6 +94,8 @@ TABLE = {
     "finance:invoice_pay": (lambda w: {"pk": w["own_invoice"].pk}, MEMBER),
     "finance:payment_return": (lambda w: {"pk": w["own_invoice"].pk}, MEMBER),
     "finance:payment_list": (None, TREASURER),
+    "finance:overpaid_list": (None, TREASURER),
+    "finance:invoice_overpaid": (lambda w: {"pk": w["overpaid_invoice"].pk}, TREASURER),
     "finance:payment_refund": (lambda w: {"pk": w["payment"].pk}, TREASURER),
     "finance:payment_resolve": (lambda w: {"pk": w["payment"].pk}, TREASURER),
     "finance:mandate_list": (None, REGISTER),
@@ -111,6 +115,9 @@ TABLE = {
     "finance:transaction_ignore": (lambda w: {"pk": w["transaction"].pk}, TREASURER),
     "finance:reminder_settings": (None, TREASURER),
     "finance:call_list": (None, REGISTER),
+    # E-mails that could not be sent: whoever sends them may try again.
+    "core:outbox_failed": (None, REGISTER),
+    "core:outbox_retry": (lambda w: {"pk": failed_email().pk}, REGISTER),
 }
 # Allowed answers other than 200: printing with no letters waiting goes back to the list.
 ALLOWED_STATUS = {
@@ -122,6 +129,7 @@ ALLOWED_STATUS = {
     "finance:payment_resolve": 405,
     "finance:transaction_ignore": 405,
     "finance:transaction_resolve": 405,
+    "core:outbox_retry": 405,
     # A draft batch has no file to download yet.
     "finance:batch_download": 404,
     # Without a mandate or a payment there is nothing to show: back to the overview.
@@ -196,6 +204,20 @@ def world(db):
     return build
 
 
+def failed_email():
+    return OutboxMessage.objects.create(
+        key="access.failed:1",
+        channel=OutboxMessage.Channel.EMAIL,
+        status=OutboxMessage.Status.FAILED,
+        recipient_ref="members.member:0",
+        to_name="J. de Vries",
+        to_email="vries@example.org",
+        subject="Vooraankondiging",
+        body_text="…",
+        attempts=5,
+    )
+
+
 def make_invoice(household, year=2026):
     sequence, number = invoice_number_next(year=year)
     return Invoice.objects.create(
@@ -249,9 +271,15 @@ def finance_world(*, other, own_household):
         amount=Decimal("10.00"),
         remittance="onbekend",
     )
+    overpaid = make_invoice(other.household, year=2025)
+    LedgerEntry.objects.create(
+        invoice=overpaid, kind="payment", source="transfer", external_id="access-over",
+        amount=Decimal("12.50"), booked_on=dt.date(2025, 2, 1),
+    )  # fmt: skip
     return {
         "scheme": scheme,
         "invoice": invoice,
+        "overpaid_invoice": overpaid,
         "own_invoice": make_invoice(own_household),
         "payment": payment,
         "mandate": mandate,

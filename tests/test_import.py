@@ -12,7 +12,9 @@ from django.urls import reverse
 
 from coop.core.models import OutboxMessage
 from coop.core.services import sequence_next
+from members.forms import MemberForm
 from members.models import Household, Member, MemberImport, StatusChange
+from members.portal_forms import OwnDataForm
 from members.services import MEMBER_NUMBER_SEQUENCE
 
 from .factories import BuurtFactory, HouseholdFactory, MemberFactory, PostcodeRangeFactory
@@ -479,6 +481,68 @@ def test_other_field_checks(coordinator_client):
     assert "dd-mm-jjjj" in messages[(6, "Geboortedatum")]
     assert "toekomst" in messages[(7, "Lid sinds")]
     assert "lid tot" in messages[(10, "Status")]
+
+
+# The same rules as the forms ----------------------------------------------------------------
+
+
+def person_forms(**values):
+    """The coordinator's member form and the member's own form, filled in with `values`."""
+    data = {
+        "given_name": "Jan",
+        "family_name": "Jansen",
+        "email": "",
+        "phone": "",
+        "date_of_birth": "",
+        "language": "nl",
+        "contact_preference": "letter",
+        **values,
+    }
+    return [MemberForm(data), OwnDataForm(data)]
+
+
+@pytest.mark.parametrize(
+    ("field", "column", "value", "same_message"),
+    [
+        ("phone", "Telefoon", "n.v.t.", True),
+        ("phone", "Telefoon", "0528 123456 (werk)", True),
+        ("date_of_birth", "Geboortedatum", "31-12-1899", True),
+        ("date_of_birth", "Geboortedatum", "31.12.1950", False),
+        ("date_of_birth", "Geboortedatum", "31-12/1950", False),
+        ("date_of_birth", "Geboortedatum", "05-06-20", False),
+    ],
+)
+def test_what_the_forms_refuse_the_import_refuses_on_its_row(
+    coordinator_client, field, column, value, same_message
+):
+    form_messages = set()
+    for form in person_forms(**{field: value}):
+        assert field in form.errors, type(form).__name__
+        form_messages.update(form.errors[field])
+
+    rows = [row(Huisnummer="1"), row(Huisnummer="2", **{column: value}), row(Huisnummer="3")]
+    response = upload(coordinator_client, csv_bytes(rows))
+    errors = errors_of(response)
+    assert [(r, c) for r, c, _m in errors] == [(3, column)]
+    if same_message:
+        assert form_messages == {errors[0][2]}
+    assert "Er is niets geïmporteerd" in page_text(response)
+    assert MemberImport.objects.count() == 0 and Member.objects.count() == 0
+
+
+def test_what_the_forms_accept_the_import_accepts(coordinator_client):
+    values = {"phone": "+31 (0)6 1234-5678", "date_of_birth": "2-3-1950"}
+    for form in person_forms(**values):
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["date_of_birth"] == dt.date(1950, 3, 2)
+
+    rows = [row(Telefoon=values["phone"], Geboortedatum=values["date_of_birth"])]
+    response = upload(coordinator_client, csv_bytes(rows))
+    assert response.status_code == 302, page_text(response)
+    coordinator_client.post(response["Location"])
+    member = Member.objects.get()
+    assert member.phone == "+31 (0)6 1234-5678"
+    assert member.date_of_birth == dt.date(1950, 3, 2)
 
 
 def test_row_numbers_are_those_the_spreadsheet_shows(coordinator_client):

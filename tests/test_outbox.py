@@ -1,25 +1,39 @@
-"""The outbox: every message queued once, sent at most once, a failed send retried later."""
+"""The outbox: every message queued once and sent once, a failed send retried later.
 
+A worker that dies while sending leaves a claim that expires; the e-mail is then sent again with
+the same Message-ID. An e-mail that keeps failing is shown to the coordinator and the treasurer.
+"""
+
+import datetime as dt
+import email
 import socket
 import socketserver
 import threading
 
 import pytest
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from coop.core.models import Organisation, OutboxMessage
-from coop.core.services import outbox_deliver, outbox_enqueue
+from coop.core.services import (
+    outbox_deliver,
+    outbox_enqueue,
+    outbox_message_id,
+    outbox_requeue_pending,
+)
 from coop.lib.emails import render_email
 from members.models import Member
 from members.services import member_change_status
 
+from .conftest import make_persona
 from .factories import HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for Django's backend: accepts every message and keeps it."""
+    """Just enough SMTP for Django's backend: keeps every message it is sent and accepts it, or
+    gives the next of `server.data_replies` ("451 ..." to refuse for now, "550 ..." for good)."""
 
     def handle(self):
         self.wfile.write(b"220 localhost ESMTP test sink\r\n")
@@ -29,7 +43,8 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
                 if line.rstrip(b"\r\n") == b".":
                     self.server.messages.append(b"".join(lines).decode("utf-8", "replace"))
                     in_data, lines = False, []
-                    self.wfile.write(b"250 OK queued\r\n")
+                    replies = self.server.data_replies
+                    self.wfile.write(replies.pop(0) if replies else b"250 OK queued\r\n")
                 else:
                     lines.append(line[1:] if line.startswith(b"..") else line)
                 continue
@@ -51,6 +66,7 @@ def smtp_server():
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
     server.daemon_threads = True
     server.messages = []
+    server.data_replies = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -144,7 +160,9 @@ def test_deliver_skips_a_message_another_worker_has_claimed(
     member = MemberFactory(email="claimed@example.org")
     with django_capture_on_commit_callbacks(execute=False):
         message, _ = _enqueue_welcome(member)
-    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.SENDING)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxMessage.Status.SENDING, claimed_at=timezone.now()
+    )
 
     assert outbox_deliver(message_id=message.pk) is False
     assert mailoutbox == []
@@ -243,3 +261,176 @@ def test_welcome_is_rendered_in_the_members_language(
     assert "Buurtcoöperatie Zuid" in message.subject
     assert str(member.number) in message.body_text
     assert "055 123 45 67" in message.body_text
+
+
+# --- A worker that died while sending, and e-mails that keep failing ------------------------------
+
+
+def _queued(address: str, django_capture_on_commit_callbacks) -> OutboxMessage:
+    """An e-mail in the outbox whose task never ran."""
+    with django_capture_on_commit_callbacks(execute=False):
+        message, _ = _enqueue_welcome(MemberFactory(email=address))
+    return message
+
+
+def _claimed(message: OutboxMessage, *, seconds_ago: float, attempts: int = 1) -> None:
+    """As a worker leaves it when it is killed after claiming, before sending."""
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxMessage.Status.SENDING,
+        claimed_at=timezone.now() - dt.timedelta(seconds=seconds_ago),
+        attempts=attempts,
+        created_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+
+def test_an_expired_claim_is_taken_up_by_the_requeue_and_sent_once(
+    settings, django_capture_on_commit_callbacks, mailoutbox
+):
+    settings.OUTBOX_CLAIM_LEASE_SECONDS = 300
+    message = _queued("verlopen@example.org", django_capture_on_commit_callbacks)
+    _claimed(message, seconds_ago=301)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_requeue_pending() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_requeue_pending() == 0
+
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [f"{message.to_name} <verlopen@example.org>"]
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.attempts == 2
+    assert message.claimed_at is None
+
+
+def test_a_fresh_claim_is_left_alone(settings, django_capture_on_commit_callbacks, mailoutbox):
+    settings.OUTBOX_CLAIM_LEASE_SECONDS = 300
+    message = _queued("bezig@example.org", django_capture_on_commit_callbacks)
+    _claimed(message, seconds_ago=290)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert outbox_requeue_pending() == 0
+    assert callbacks == []
+    assert outbox_deliver(message_id=message.pk) is False
+
+    assert mailoutbox == []
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENDING
+    assert message.attempts == 1
+
+
+def test_a_worker_killed_on_the_last_attempt_leaves_a_failed_email(
+    settings, django_capture_on_commit_callbacks, mailoutbox
+):
+    settings.OUTBOX_CLAIM_LEASE_SECONDS = 300
+    message = _queued("laatste@example.org", django_capture_on_commit_callbacks)
+    _claimed(message, seconds_ago=301, attempts=OutboxMessage.MAX_ATTEMPTS)
+
+    assert outbox_deliver(message_id=message.pk) is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox_requeue_pending() == 0
+
+    assert mailoutbox == []
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.FAILED
+    assert message.last_error
+
+
+def test_the_message_id_is_the_same_on_every_attempt(
+    settings, smtp_server, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://leden.zuiderpark.example"
+    message = _queued("tweemaal@example.org", django_capture_on_commit_callbacks)
+    other = _queued("ander@example.org", django_capture_on_commit_callbacks)
+    _use_smtp(settings, smtp_server.server_address[1])
+    # The server takes in the first copy and then answers "try later": the copy may have arrived.
+    smtp_server.data_replies.append(b"451 Try again later\r\n")
+
+    with pytest.raises(OSError):
+        outbox_deliver(message_id=message.pk)
+    assert outbox_deliver(message_id=message.pk) is True
+
+    first, second = (email.message_from_string(raw) for raw in smtp_server.messages)
+    assert first["Message-ID"] == second["Message-ID"] == outbox_message_id(message=message)
+    assert first["Message-ID"].startswith(f"<outbox-{message.pk}.")
+    assert first["Message-ID"].endswith("@leden.zuiderpark.example>")
+    assert outbox_message_id(message=other) != first["Message-ID"]
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.attempts == 2
+
+
+def test_a_refused_email_fails_at_once(settings, smtp_server, django_capture_on_commit_callbacks):
+    message = _queued("geweigerd@example.org", django_capture_on_commit_callbacks)
+    _use_smtp(settings, smtp_server.server_address[1])
+    smtp_server.data_replies.append(b"550 Mailbox unavailable\r\n")
+
+    assert outbox_deliver(message_id=message.pk) is False
+
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.FAILED
+    assert message.attempts == 1
+    assert "Mailbox unavailable" in message.last_error
+
+
+def _fail_until_given_up(settings, message: OutboxMessage) -> None:
+    _use_smtp(settings, _closed_port())
+    for _attempt in range(OutboxMessage.MAX_ATTEMPTS - 1):
+        with pytest.raises(OSError):
+            outbox_deliver(message_id=message.pk)
+    assert outbox_deliver(message_id=message.pk) is False
+    message.refresh_from_db()
+
+
+def test_an_email_that_keeps_failing_is_listed_for_the_coordinator_and_the_treasurer(
+    settings, client, django_capture_on_commit_callbacks
+):
+    message = _queued("mislukt@example.org", django_capture_on_commit_callbacks)
+    _fail_until_given_up(settings, message)
+    assert message.status == OutboxMessage.Status.FAILED
+    assert message.attempts == OutboxMessage.MAX_ATTEMPTS
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert outbox_requeue_pending(older_than_minutes=0) == 0
+    assert callbacks == []
+
+    url = reverse("core:outbox_failed")
+    for persona in ("coordinator", "treasurer"):
+        client.force_login(make_persona(persona))
+        page = client.get(url).content.decode()
+        assert "mislukt@example.org" in page, persona
+        assert message.subject in page
+        assert message.last_error[:40] in page
+        assert reverse("core:outbox_retry", args=[message.pk]) in page
+        assert f'href="{url}"' in page  # the menu shows the way here
+
+    client.force_login(make_persona("member"))
+    assert client.get(url).status_code == 403
+    assert f'href="{url}"' not in client.get(reverse("members:portal")).content.decode()
+
+
+def test_retry_from_the_page_sends_it(
+    settings, client, django_capture_on_commit_callbacks, mailoutbox
+):
+    message = _queued("nogmaals@example.org", django_capture_on_commit_callbacks)
+    _fail_until_given_up(settings, message)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.force_login(make_persona("treasurer"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("core:outbox_retry", args=[message.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:outbox_failed")
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [f"{message.to_name} <nogmaals@example.org>"]
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.attempts == 1
+    assert message.last_error == ""
+    page = client.get(reverse("core:outbox_failed")).content.decode()
+    assert "nogmaals@example.org" not in page
+
+    # Pressing the button again (a second tab) sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("core:outbox_retry", args=[message.pk]))
+    assert len(mailoutbox) == 1

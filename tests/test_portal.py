@@ -1,17 +1,32 @@
 """The member's own pages: only their own household, changes through services, nothing deleted."""
 
+import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
 from coop.accounts.roles import Role
 from coop.accounts.services import user_grant_roles
+from coop.core import personal_data
 from coop.core.models import OutboxMessage
+from finance.models import CollectionBatch, CollectionItem, Invoice, Mandate, Payment
+from finance.services.dues import dues_run_execute, scheme_create
+from finance.services.identifiers import iban_masked
+from finance.services.invoices import payment_record_manual
 from members.models import AddressChange, Consent, Household, Member, StatusChange
-from members.services import consent_record, member_change_status, member_link_user
+from members.services import (
+    consent_record,
+    member_change_status,
+    member_link_user,
+    member_move,
+)
 
 from .conftest import make_persona
 from .factories import (
@@ -386,6 +401,13 @@ def test_data_export_is_a_json_download_with_everything_about_the_member(
         "moves",
         "consents",
         "messages",
+        # finance's sections (tested below)
+        "invoices",
+        "payments",
+        "online_payments",
+        "mandates",
+        "direct_debits",
+        "refunds",
     }
     assert data["member"]["number"] == me.number
     assert data["member"]["email"] == me.email
@@ -430,3 +452,181 @@ def test_data_export_is_a_json_download_with_everything_about_the_member(
     ):
         assert secret not in body
     assert f"members.welcome:{neighbour.pk}" not in body
+
+
+def _no_floats(text: str):
+    raise AssertionError(f"a float in the export: {text}")
+
+
+@pytest.fixture
+def money_of_two_households(me, housemate, neighbour):
+    """Invoices, a payment, an iDEAL attempt, a mandate and debits for my household and the
+    neighbour's; returns (my invoice, the neighbour's invoice)."""
+    scheme_create(
+        year=2025,
+        first_member_amount=Decimal("10.00"),
+        further_member_amount=Decimal("7.50"),
+        reduced_amount=Decimal("5.00"),
+    )
+    dues_run_execute(year=2025)
+    own = Invoice.objects.get(household=me.household, dues_year=2025)
+    theirs = Invoice.objects.get(household=neighbour.household, dues_year=2025)
+    today = timezone.localdate()
+    payment_record_manual(invoice=own, amount=Decimal("12.34"), booked_on=today)
+    payment_record_manual(invoice=theirs, amount=Decimal("9.87"), booked_on=today)
+    Payment.objects.create(
+        invoice=own, provider="demo", provider_id="tr_own", amount=Decimal("5.16")
+    )
+    mandates = {}
+    for member, reference, iban in (
+        (me, "WKC-EIGEN-1", "NL91ABNA0417164300"),
+        (neighbour, "WKC-BUREN-1", "NL20INGB0001234567"),
+    ):
+        mandates[member.pk] = Mandate.objects.create(
+            household=member.household,
+            signed_by=member,
+            reference=reference,
+            iban=iban,
+            account_holder=member.full_name,
+            signed_on=dt.date(2025, 1, 10),
+        )
+    for status, message_id, item_status in (
+        (CollectionBatch.Status.COLLECTED, "WKC-20250301-1", CollectionItem.Status.COLLECTED),
+        (CollectionBatch.Status.DRAFT, "WKC-20250401-2", CollectionItem.Status.PENDING),
+    ):
+        batch = CollectionBatch.objects.create(
+            collection_date=dt.date(2025, int(message_id[8:10]), 1),
+            status=status,
+            message_id=message_id,
+            schema_version="pain.008.001.08",
+        )
+        CollectionItem.objects.create(
+            batch=batch,
+            invoice=own,
+            mandate=mandates[me.pk],
+            amount=Decimal("5.16"),
+            end_to_end_id=f"{own.number}-{message_id}",
+            status=item_status,
+        )
+    return own, theirs
+
+
+def test_data_export_holds_the_households_invoices_payments_and_mandate(
+    member_client, me, money_of_two_households
+):
+    own, theirs = money_of_two_households
+    response = member_client.get(reverse("members:data_export"))
+    body = response.content.decode()
+    data = json.loads(body, parse_float=_no_floats)
+
+    assert data["invoices"] == [
+        {
+            "number": own.number,
+            "kind": "invoice",
+            "issued_on": own.issued_on.isoformat(),
+            "due_on": own.due_on.isoformat(),
+            "dues_year": 2025,
+            "credits_invoice": None,
+            "sent_to": {
+                "name": own.recipient_name,
+                "email": own.recipient_email,
+                "address": own.address_lines,
+            },
+            "lines": [
+                {"description": line.description, "amount": str(line.amount)}
+                for line in own.lines.all()
+            ],
+            "amount": "17.50",
+            "status": "partly_paid",
+            "balance": "5.16",
+        }
+    ]
+    assert data["payments"] == [
+        {
+            "invoice": own.number,
+            "booked_on": timezone.localdate().isoformat(),
+            "amount": "12.34",
+            "kind": "payment",
+            "method": "manual",
+            "description": "",
+        }
+    ]
+    assert [(p["invoice"], p["amount"], p["status"]) for p in data["online_payments"]] == [
+        (own.number, "5.16", "open")
+    ]
+    (mandate,) = data["mandates"]
+    assert mandate["reference"] == "WKC-EIGEN-1"
+    assert mandate["iban"] == "NL91ABNA0417164300"  # signed by this member: their own account
+    assert mandate["signed_by"] == me.full_name and mandate["status"] == "active"
+    # The draft batch may still change; only the collected debit is shown.
+    assert data["direct_debits"] == [
+        {
+            "invoice": own.number,
+            "mandate": "WKC-EIGEN-1",
+            "collection_date": "2025-03-01",
+            "amount": "5.16",
+            "status": "collected",
+            "return_reason": "",
+        }
+    ]
+    for secret in (theirs.number, "9.87", "WKC-BUREN-1", "NL20INGB0001234567", "INGB"):
+        assert secret not in body
+
+
+def test_housemate_sees_the_households_mandate_with_the_account_masked(
+    me, housemate, money_of_two_households
+):
+    own, _theirs = money_of_two_households
+    data = personal_data.collect(housemate)
+    assert [i["number"] for i in data["invoices"]] == [own.number]
+    assert [m["iban"] for m in data["mandates"]] == [iban_masked("NL91ABNA0417164300")]
+    assert "NL91ABNA0417164300" not in json.dumps(data)
+
+
+def test_a_member_who_moved_keeps_the_invoices_that_named_them(
+    me, housemate, money_of_two_households
+):
+    own, _theirs = money_of_two_households
+    member_move(member=housemate, to_household=HouseholdFactory())
+    housemate.refresh_from_db()
+    data = personal_data.collect(housemate)
+    assert [i["number"] for i in data["invoices"]] == [own.number]
+    assert [p["amount"] for p in data["payments"]] == ["12.34"]
+    assert data["mandates"] == []  # the old household's mandate was signed by someone else
+
+
+def test_every_registered_section_is_in_the_file_and_listed_on_the_portal(member_client):
+    keys = [section.key for section in personal_data.sections()]
+    assert keys[:2] == ["member", "account"]  # the member's own data first, then the layers up
+    assert {"invoices", "mandates"} <= set(keys)
+    data = json.loads(member_client.get(reverse("members:data_export")).content)
+    assert list(data) == ["exported_at", *keys]
+    html = member_client.get(reverse("members:portal")).content.decode()
+    for section in personal_data.sections():
+        assert escape(str(section.title)) in html
+
+
+def test_a_section_key_is_claimed_once():
+    with pytest.raises(ImproperlyConfigured, match="invoices"):
+        personal_data.register("invoices", "Facturen")(lambda member: [])
+    with pytest.raises(ImproperlyConfigured):
+        personal_data.register("exported_at", "Datum")(lambda member: None)
+
+
+def test_the_export_holds_a_refund_of_the_household_with_the_iban_masked(
+    me, money_of_two_households
+):
+    from finance.models import Refund
+
+    own, theirs = money_of_two_households
+    Refund.objects.create(
+        invoice=own, amount=Decimal("2.50"), iban="NL91ABNA0417164300", account_holder="Ik"
+    )
+    Refund.objects.create(
+        invoice=theirs, amount=Decimal("4.00"), iban="NL20INGB0001234567", account_holder="Buur"
+    )
+    data = personal_data.collect(me)
+    assert [(r["invoice"], r["amount"], r["status"]) for r in data["refunds"]] == [
+        (own.number, "2.50", "to_pay")
+    ]
+    assert "0417164300" not in json.dumps(data["refunds"])

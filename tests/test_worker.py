@@ -1,10 +1,12 @@
-"""A real Celery worker process on real Redis delivers the welcome e-mail exactly once.
+"""A real Celery worker process on real Redis delivers the welcome e-mail exactly once, also
+when a worker is killed after claiming it.
 
 The worker is `celery -A coop worker` in a subprocess, on the test database and a dedicated Redis
 database (number 15 of the Redis that REDIS_URL names; purged first). An unreachable Redis fails
 the test: this is the check that the stack works, so it must never be skipped quietly.
 """
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -12,12 +14,15 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from coop.core.models import OutboxMessage
+from coop.core.services import outbox_message_id, outbox_requeue_pending
 from coop.core.tasks import outbox_send
 from members.models import Member
 from members.services import member_change_status
@@ -81,10 +86,13 @@ class Worker:
 
 
 def _forget_broker_connections(app) -> None:
-    """The app builds its connection and producer pools from broker_url on first use; drop them."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """The app builds its connection and producer pools from broker_url on first use; drop them.
+
+    The pools live in kombu's registry, keyed by broker URL: closing one without dropping it from
+    there would hand the closed pool to the next task sent to the same Redis.
+    """
+    kombu.pools.reset()
+    app._pool = None
     if "amqp" in app.__dict__:
         app.amqp._producer_pool = None
 
@@ -106,10 +114,11 @@ def _require_redis() -> str:
     return url
 
 
-def _start_worker(*, redis_url: str, directory: Path) -> Worker:
+def _start_worker(*, redis_url: str, directory: Path, number: int, env: dict[str, str]) -> Worker:
+    """Workers of one test share the mail folder, so "sent once" counts what all of them sent."""
     mail_dir = directory / "mail"
-    mail_dir.mkdir()
-    log_path = directory / "worker.log"
+    mail_dir.mkdir(exist_ok=True)
+    log_path = directory / f"worker-{number}.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "coop.settings",
@@ -118,6 +127,7 @@ def _start_worker(*, redis_url: str, directory: Path) -> Worker:
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "PYTHONUNBUFFERED": "1",
+        **env,
     }
     env.pop("EMAIL_HOST", None)
     command = [sys.executable, "-m", "celery", "-A", "coop", "worker"]
@@ -133,7 +143,8 @@ def _start_worker(*, redis_url: str, directory: Path) -> Worker:
 
 @pytest.fixture
 def celery_worker(transactional_db, settings, tmp_path):
-    """Starts a worker process on request; this process then sends its tasks to the same Redis.
+    """Starts a worker process on request (keyword arguments go into its environment); this
+    process then sends its tasks to the same Redis.
 
     The worker is always stopped, and the app's settings restored, when the test ends.
     """
@@ -142,8 +153,10 @@ def celery_worker(transactional_db, settings, tmp_path):
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
     workers: list[Worker] = []
 
-    def start(redis_url: str) -> Worker:
-        worker = _start_worker(redis_url=redis_url, directory=tmp_path)
+    def start(redis_url: str, **env: str) -> Worker:
+        worker = _start_worker(
+            redis_url=redis_url, directory=tmp_path, number=len(workers) + 1, env=env
+        )
         workers.append(worker)
         settings.CELERY_TASK_ALWAYS_EAGER = False
         app.conf.task_always_eager = False
@@ -161,7 +174,7 @@ def celery_worker(transactional_db, settings, tmp_path):
         except subprocess.TimeoutExpired:
             worker.process.kill()
             worker.process.wait(timeout=5)
-        print(f"Celery worker log:\n{worker.log()}")  # shown by pytest when the test fails
+        print(f"Celery worker {worker.log_path.name}:\n{worker.log()}")  # shown when it fails
     _forget_broker_connections(app)
     app.conf.update(saved)
 
@@ -198,3 +211,67 @@ def test_real_worker_sends_the_welcome_email_once(celery_worker):
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.SENT
     assert message.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_between_claim_and_send_is_replaced_and_the_email_goes_once(
+    celery_worker, settings, tmp_path
+):
+    """SIGKILL leaves the row "sending"; once the claim's lease is over, the requeue hands the
+    e-mail to the next worker, which sends it, once, with the row's own Message-ID."""
+    lease = 2
+    settings.OUTBOX_CLAIM_LEASE_SECONDS = lease
+    redis_url = _require_redis()
+    hold = tmp_path / "hold-send"
+    hold.touch()
+    worker_env = {
+        "EMAIL_BACKEND": "tests.blocking_mail.EmailBackend",
+        "COOP_TEST_HOLD_SEND_FILE": str(hold),
+        "OUTBOX_CLAIM_LEASE_SECONDS": str(lease),
+    }
+    first = celery_worker(redis_url, **worker_env)
+    member = MemberFactory(
+        email="eenmaal@example.org", status=Member.Status.APPLIED, joined_on=None
+    )
+    member_change_status(member=member, to_status=Member.Status.ACTIVE)
+    message = OutboxMessage.objects.get(key=f"members.welcome:{member.pk}")
+
+    first.wait_for(
+        lambda: OutboxMessage.objects.filter(
+            pk=message.pk, status=OutboxMessage.Status.SENDING
+        ).exists(),
+        "the first worker to claim the e-mail",
+    )
+    first.process.kill()
+    first.process.wait(timeout=10)
+    hold.unlink()
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENDING
+    assert first.mail_files() == []
+    # Within the lease the claim still counts: the requeue leaves the row alone.
+    if timezone.now() - message.claimed_at < dt.timedelta(seconds=lease - 0.5):
+        assert outbox_requeue_pending() == 0
+
+    second = celery_worker(redis_url, **worker_env)
+    second.wait_for(
+        lambda: timezone.now() - message.claimed_at > dt.timedelta(seconds=lease + 0.5),
+        "the claim to expire",
+    )
+    assert outbox_requeue_pending() == 1
+
+    second.wait_for(
+        lambda: OutboxMessage.objects.filter(
+            pk=message.pk, status=OutboxMessage.Status.SENT
+        ).exists(),
+        "the second worker to send the e-mail",
+    )
+    assert outbox_requeue_pending() == 0
+    time.sleep(0.5)  # room for a second copy to show up, if one were on its way
+    files = second.mail_files()
+    assert len(files) == 1
+    content = files[0].read_text(errors="replace")
+    assert "eenmaal@example.org" in content
+    assert f"Message-ID: {outbox_message_id(message=message)}" in content
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.attempts == 2

@@ -49,11 +49,15 @@ class NumberSequence(models.Model):
 
 
 class OutboxMessage(models.Model):
-    """A message to one person, rendered when queued and delivered at most once.
+    """A message to one person, rendered when queued and delivered once.
 
     The unique `key` (e.g. "members.welcome:42") makes queueing the same message twice harmless.
-    Letters are not sent: they wait for a coordinator to print them.
+    Letters are not sent: they wait for a coordinator to print them. A worker claims an e-mail
+    ("sending", `claimed_at`) for a lease only, so one killed mid-send does not hold it for ever;
+    an e-mail that keeps failing ends "failed", where the coordinator and treasurer see it.
     """
+
+    MAX_ATTEMPTS = 5
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")
@@ -82,6 +86,7 @@ class OutboxMessage(models.Model):
     body_html = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("aangemaakt"), auto_now_add=True)
     sent_at = models.DateTimeField(_("verstuurd"), null=True, blank=True)
 
@@ -93,7 +98,11 @@ class OutboxMessage(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(channel="email") | ~Q(to_email=""), name="outbox_email_has_address"
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(claimed_at__isnull=False),
+                name="outbox_sending_is_claimed",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,16 +1,21 @@
 import datetime as dt
+import hashlib
 import logging
+import smtplib
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from coop.lib.emails import render_email
 from coop.lib.tasks import task_enqueue
 
 from .models import NumberSequence, Organisation, OutboxMessage
+from .selectors import outbox_failed
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +79,57 @@ def outbox_enqueue(
     return message, created
 
 
+def _lease_cutoff(now: dt.datetime) -> dt.datetime:
+    """A claim made before this belongs to a worker that is gone (killed while sending)."""
+    return now - dt.timedelta(seconds=settings.OUTBOX_CLAIM_LEASE_SECONDS)
+
+
+def _claim_expired(*, now: dt.datetime) -> Q:
+    return Q(
+        status=OutboxMessage.Status.SENDING,
+        claimed_at__lt=_lease_cutoff(now),
+        attempts__lt=OutboxMessage.MAX_ATTEMPTS,
+    )
+
+
+def outbox_message_id(*, message: OutboxMessage) -> str:
+    """The Message-ID header, the same on every attempt, so a receiving mail system can drop the
+    copy sent again after a worker died between sending and recording it.
+
+    Built from the row, never from the worker's host name (Django's default), and with a hash of
+    the key so two installations, or a database built again, do not reuse each other's ids.
+    """
+    digest = hashlib.sha256(f"{message.pk}:{message.key}".encode()).hexdigest()[:16]
+    domain = urlsplit(settings.SITE_URL).hostname or "wijkcoop.localhost"
+    return f"<outbox-{message.pk}.{digest}@{domain}>"
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """A 5xx answer from the mail server: sending the same message again gets the same answer."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
 def outbox_deliver(*, message_id: int) -> bool:
-    """Send one queued e-mail. Safe to call twice: only the caller that claims the row sends it."""
-    claimed = OutboxMessage.objects.filter(
-        pk=message_id, channel=OutboxMessage.Channel.EMAIL, status=OutboxMessage.Status.PENDING
-    ).update(status=OutboxMessage.Status.SENDING, attempts=F("attempts") + 1)
+    """Send one queued e-mail. Safe to call twice: only the caller that claims the row sends it.
+
+    Not atomic on purpose: the claim must be committed before the send, so another worker sees it,
+    and "sent" right after it, so the window in which a killed worker leaves a sent e-mail looking
+    unsent is one UPDATE wide. A claim older than the lease belonged to such a worker and may be
+    taken over; the Message-ID stays the same, so a copy sent twice can be recognised.
+    """
+    claimed_at = timezone.now()
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, channel=OutboxMessage.Channel.EMAIL)
+        .filter(Q(status=OutboxMessage.Status.PENDING) | _claim_expired(now=claimed_at))
+        .update(
+            status=OutboxMessage.Status.SENDING,
+            claimed_at=claimed_at,
+            attempts=F("attempts") + 1,
+        )
+    )
     if not claimed:
         return False
     message = OutboxMessage.objects.get(pk=message_id)
@@ -86,19 +137,29 @@ def outbox_deliver(*, message_id: int) -> bool:
         subject=message.subject,
         body=message.body_text,
         to=[f"{message.to_name} <{message.to_email}>"],
+        headers={"Message-ID": outbox_message_id(message=message)},
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
     try:
         email.send()
     except Exception as exc:
-        logger.warning("Sending outbox message %s failed: %s", message_id, exc)
-        OutboxMessage.objects.filter(pk=message_id).update(
-            status=OutboxMessage.Status.PENDING, last_error=str(exc)[:2000]
+        final = _is_permanent(exc) or message.attempts >= OutboxMessage.MAX_ATTEMPTS
+        # Only while the claim is still ours: a worker that took it over may have sent it by now.
+        OutboxMessage.objects.filter(
+            pk=message_id, status=OutboxMessage.Status.SENDING, claimed_at=claimed_at
+        ).update(
+            status=OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING,
+            claimed_at=None,
+            last_error=str(exc)[:2000],
         )
+        if final:
+            logger.error("Outbox message %s failed for good: %s", message_id, exc)
+            return False
+        logger.warning("Sending outbox message %s failed: %s", message_id, exc)
         raise
     OutboxMessage.objects.filter(pk=message_id).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error=""
+        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
     )
     return True
 
@@ -113,16 +174,43 @@ def outbox_mark_printed(*, message_ids: list[int]) -> int:
 
 
 def outbox_requeue_pending(*, older_than_minutes: int = 10) -> int:
-    """Queue again the e-mails that a lost task left pending (the periodic safety net)."""
-    cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
+    """Queue again the e-mails that a lost task left pending or a killed worker left claimed (the
+    periodic safety net). A worker that died on an e-mail's last attempt ends it as failed, so an
+    e-mail that kills its worker is not sent for ever."""
+    now = timezone.now()
+    emails = OutboxMessage.objects.filter(channel=OutboxMessage.Channel.EMAIL)
+    emails.filter(
+        status=OutboxMessage.Status.SENDING,
+        claimed_at__lt=_lease_cutoff(now),
+        attempts__gte=OutboxMessage.MAX_ATTEMPTS,
+    ).update(
+        status=OutboxMessage.Status.FAILED,
+        claimed_at=None,
+        last_error="The worker stopped while sending, on the last attempt.",
+    )
+    waiting = Q(
+        status=OutboxMessage.Status.PENDING,
+        created_at__lt=now - dt.timedelta(minutes=older_than_minutes),
+    )
     ids = list(
-        OutboxMessage.objects.filter(
-            channel=OutboxMessage.Channel.EMAIL,
-            status=OutboxMessage.Status.PENDING,
-            created_at__lt=cutoff,
-            attempts__lt=5,
-        ).values_list("pk", flat=True)[:500]
+        emails.filter(waiting | _claim_expired(now=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
     )
     for pk in ids:
         task_enqueue("coop.core.tasks.outbox_send", pk)
     return len(ids)
+
+
+@transaction.atomic
+def outbox_retry(*, message_id: int) -> bool:
+    """Give a failed e-mail a fresh set of attempts, e.g. after the address or the mail server was
+    put right. False when it is no longer failed (someone else retried it first)."""
+    retried = (
+        outbox_failed()
+        .filter(pk=message_id)
+        .update(status=OutboxMessage.Status.PENDING, attempts=0, claimed_at=None)
+    )
+    if retried:
+        task_enqueue("coop.core.tasks.outbox_send", message_id)
+    return bool(retried)

@@ -1,4 +1,11 @@
-"""Each row checked on its own, against the other rows in the file, and against the register."""
+"""Each row checked on its own, against the other rows in the file, and against the register.
+
+A person's phone number and date of birth go through the validators the forms use
+(members/validators.py), and a date written as text must be in a format the forms accept: what a
+coordinator could not type into the member form does not come in through a file either. What is
+the file's own business stays here: Excel's date serials and lost leading zeros, and the midnight
+a spreadsheet appends to a date saved as CSV.
+"""
 
 import datetime as dt
 import re
@@ -14,6 +21,7 @@ from django.utils.translation import gettext as _
 from coop.lib.postcode import InvalidPostcode, normalise_postcode
 
 from ..models import Member
+from ..validators import DATE_FORMATS, EARLIEST_DATE, validate_date_of_birth, validate_phone
 from .columns import COLUMN_BY_KEY, STATUS_WORDS
 from .errors import RowError
 from .reading import ParsedFile, SheetColumn, blank
@@ -23,10 +31,10 @@ ENDED = {str(s) for s in Member.ENDED}
 # Chunks for `__in` lookups: well below SQLite's and PostgreSQL's parameter limits.
 LOOKUP_CHUNK = 5000
 
-_DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+# The shapes of DATE_FORMATS, to tell "31-02-1950" (no such day) from a date in another format.
+_DATE_SHAPE = re.compile(r"^(?:\d{1,2}([-/])\d{1,2}\1\d{4}|\d{4}-\d{1,2}-\d{1,2})$")
+_ISO_MIDNIGHT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})[ T]00:00(?::00(?:\.0+)?)?$")
 _HOUSE_NUMBER = re.compile(r"^(\d{1,6})(?:\s*[-/]?\s*([A-Za-z0-9][A-Za-z0-9 ]*))?$")
-EARLIEST = dt.date(1900, 1, 1)
 
 
 class _Invalid(ValueError):
@@ -61,16 +69,16 @@ def _date(value: Any, *, excel: bool) -> dt.date | None:
     text = _text(value)
     if not text:
         return None
-    if match := _DATE_DMY.match(text):
-        day, month, year = (int(g) for g in match.groups())
-    elif match := _DATE_ISO.match(text):
-        year, month, day = (int(g) for g in match.groups())
-    else:
-        raise _Invalid(_("Schrijf de datum als dd-mm-jjjj (31-12-1950) of jjjj-mm-dd."))
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        raise _Invalid(_("Deze datum bestaat niet.")) from None
+    if match := _ISO_MIDNIGHT.match(text):
+        text = match.group(1)
+    for date_format in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, date_format).date()
+        except ValueError:
+            continue
+    if _DATE_SHAPE.match(text):
+        raise _Invalid(_("Deze datum bestaat niet."))
+    raise _Invalid(_("Schrijf de datum als dd-mm-jjjj (31-12-1950) of jjjj-mm-dd."))
 
 
 def _house_number(value: Any) -> tuple[int, str]:
@@ -146,6 +154,11 @@ def _check_row(
             validate_email(out["email"])
         except ValidationError:
             fail("email", _("Dit is geen geldig e-mailadres."))
+    if len(out["phone"]) <= _MAX_LENGTH["phone"]:
+        try:
+            validate_phone(out["phone"])
+        except ValidationError as exc:
+            fail("phone", exc.messages[0])
 
     postcode_text = _text(raw.get("postcode"))
     out["postcode"] = ""
@@ -188,7 +201,13 @@ def _check_row(
         except _Invalid as exc:
             fail(key, str(exc))
             value = None
-        if value is not None and not EARLIEST <= value <= today:
+        if value is not None and key == "date_of_birth":
+            try:
+                validate_date_of_birth(value)
+            except ValidationError as exc:
+                fail(key, exc.messages[0])
+                value = None
+        elif value is not None and not EARLIEST_DATE <= value <= today:
             fail(
                 key,
                 _("Deze datum ligt in de toekomst.")

@@ -1,8 +1,10 @@
 """The coordinator's pages: the member register, one member, one household, the buurten."""
 
+import datetime as dt
 import re
 from html import escape as escape_text
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib import messages
@@ -281,10 +283,20 @@ def _chosen_household(form: HouseholdPickForm) -> Household | None:
     return form.initial.get("household")
 
 
-def _household_residents(household: Household | None) -> list[Member]:
-    if household is None:
-        return []
-    return list(household.members.current().order_by("sort_name"))
+def _household_choice(
+    request, household: Household | None, *, exclude: Household | None = None
+) -> dict:
+    """Registering and moving pick an address the same way (search, see who lives there, or type
+    a new one), so a coordinator who learnt one page knows the other."""
+    search_form, results = _household_search(request, exclude=exclude)
+    residents = household.members.current().order_by("sort_name") if household is not None else []
+    return {
+        "has_errors": request.method == "POST",
+        "household": household,
+        "residents": list(residents),
+        "search_form": search_form,
+        "results": results,
+    }
 
 
 @role_required(Role.COORDINATOR)
@@ -330,22 +342,35 @@ def member_create(request):
         form = MemberForm()
         address_form = AddressForm(prefix="adres")
         consent_form = PaperConsentForm(prefix="papier", texts=texts, required=False)
-    search_form, results = _household_search(request)
     return render(
         request,
         "members/member_create.html",
         {
-            "has_errors": request.method == "POST",
             "form": form,
             "pick": pick,
-            "household": household,
-            "residents": _household_residents(household),
             "address_form": address_form,
             "consent_form": consent_form,
-            "search_form": search_form,
-            "results": results,
+            **_household_choice(request, household),
         },
     )
+
+
+class _HistoryRow(NamedTuple):
+    """A move and an address change read alike in one table; `kind` picks the words for it:
+    "moved" (this member), "arrived" (`who` came to live here), "address" (the household)."""
+
+    on: dt.date
+    kind: str
+    old: str
+    new: str
+    who: str = ""
+
+
+def _address_changes(household: Household) -> list[_HistoryRow]:
+    return [
+        _HistoryRow(change.changed_on, "address", change.old_address, change.new_address)
+        for change in household.address_changes.all()
+    ]
 
 
 @role_required(Role.COORDINATOR, Role.TREASURER)
@@ -391,8 +416,13 @@ def member_detail(request, pk: int):
             "household": household,
             "housemates": household.members.exclude(pk=member.pk).order_by("sort_name"),
             "status_changes": member.status_changes.select_related("changed_by"),
-            "moves": member.moves.select_related("recorded_by"),
-            "address_changes": household.address_changes.select_related("recorded_by"),
+            "history": [
+                *(
+                    _HistoryRow(move.moved_on, "moved", move.from_address, move.to_address)
+                    for move in member.moves.all()
+                ),
+                *_address_changes(household),
+            ],
             "consents": member.consents.select_related("consent_text", "recorded_by"),
             "consent_form": consent_form,
             "can_edit": can_edit,
@@ -501,19 +531,14 @@ def member_move(request, pk: int):
         target = _household_from_query(request, exclude=member.household)
         form = MoveForm(initial={"household": target})
         address_form = AddressForm(prefix="adres")
-    search_form, results = _household_search(request, exclude=member.household)
     return render(
         request,
         "members/member_move.html",
         {
-            "has_errors": request.method == "POST",
             "member": member,
             "form": form,
-            "household": target,
-            "residents": _household_residents(target),
             "address_form": address_form,
-            "search_form": search_form,
-            "results": results,
+            **_household_choice(request, target, exclude=member.household),
         },
     )
 
@@ -527,8 +552,19 @@ def household_detail(request, pk: int):
         {
             "household": household,
             "members": household.members.order_by("sort_name"),
-            "address_changes": household.address_changes.select_related("recorded_by"),
-            "moves_in": Move.objects.filter(to_household=household).select_related("member"),
+            "history": [
+                *_address_changes(household),
+                *(
+                    _HistoryRow(
+                        move.moved_on,
+                        "arrived",
+                        move.from_address,
+                        move.to_address,
+                        move.member.full_name,
+                    )
+                    for move in Move.objects.filter(to_household=household).select_related("member")
+                ),
+            ],
             "can_edit": request.user.has_role(Role.COORDINATOR),
         },
     )

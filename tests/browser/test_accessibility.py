@@ -92,3 +92,35 @@ def test_member_pages_on_a_phone(phone_page, live_server, cooperative):
     )
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, "the member's page scrolls sideways on a phone"
+
+
+def test_treasurer_pages_for_overpaid_invoices_and_batches(
+    page, live_server, cooperative, settings
+):
+    from decimal import Decimal
+
+    from finance.models import CollectionBatch, LedgerEntry
+
+    from ..sepa_support import make_invoice
+
+    settings.SEPA_PAIN_VERSION = "pain.008.001.02"  # the batch page then shows its warning
+    invoice = make_invoice(cooperative["household"])
+    LedgerEntry.objects.create(
+        invoice=invoice, kind="payment", source="transfer", external_id="axe-over",
+        amount=Decimal("20.00"), booked_on=invoice.issued_on,
+    )  # fmt: skip
+    batch = CollectionBatch.objects.create(
+        collection_date=invoice.due_on, message_id="WKC-AXE-1", schema_version="pain.008.001.02"
+    )
+    force_login(page, make_persona("treasurer"), live_server)
+    check_pages(
+        page,
+        [
+            "/financien/",
+            "/financien/betalingen/?aandacht=1",
+            "/financien/te-veel-betaald/",
+            f"/financien/facturen/{invoice.pk}/te-veel-betaald/",
+            f"/financien/facturen/{invoice.pk}/",
+            f"/financien/incasso/{batch.pk}/",
+        ],
+    )
