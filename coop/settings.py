@@ -83,7 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "coop.accounts.context_processors.roles",
                 "coop.core.context_processors.organisation",
-                "coop.core.context_processors.outbox",
+                "reports.context_processors.outbox",
             ],
         },
     },

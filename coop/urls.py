@@ -8,7 +8,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("members.urls")),
     path("", include("finance.urls")),
-    path("", include("coop.core.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("admin/", admin.site.urls),

@@ -1,8 +1,15 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from coop.accounts.access import public, role_required
 from coop.accounts.roles import Role
+from coop.core.models import OutboxMessage
+from coop.core.selectors import outbox_failed
+from coop.core.services import outbox_retry
 
 from . import selectors
 
@@ -29,3 +36,37 @@ def healthz(request):
 @role_required(Role.COORDINATOR, Role.TREASURER)
 def coordinator_dashboard(request):
     return render(request, "reports/coordinator.html", selectors.member_overview())
+
+
+# The e-mails that could not be sent, for the coordinator and the treasurer to try again.
+
+PAGE_SIZE = 50
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def outbox_failed_list(request):
+    paginator = Paginator(outbox_failed().order_by("-created_at", "-pk"), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reports/outbox_failed.html",
+        {"page": page, "paginator": paginator, "failed": page.object_list, "filter_query": ""},
+    )
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+@require_POST
+def outbox_retry_view(request, pk: int):
+    message = get_object_or_404(OutboxMessage, pk=pk, channel=OutboxMessage.Channel.EMAIL)
+    if outbox_retry(message_id=message.pk):
+        messages.success(
+            request,
+            _("Het bericht aan %(name)s wordt opnieuw verstuurd.") % {"name": message.to_name},
+        )
+    else:
+        messages.info(
+            request,
+            _("Het bericht aan %(name)s stond al niet meer bij de mislukte berichten.")
+            % {"name": message.to_name},
+        )
+    return redirect("dashboard:outbox_failed")

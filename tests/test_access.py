@@ -116,8 +116,8 @@ TABLE = {
     "finance:reminder_settings": (None, TREASURER),
     "finance:call_list": (None, REGISTER),
     # E-mails that could not be sent: whoever sends them may try again.
-    "core:outbox_failed": (None, REGISTER),
-    "core:outbox_retry": (lambda w: {"pk": failed_email().pk}, REGISTER),
+    "dashboard:outbox_failed": (None, REGISTER),
+    "dashboard:outbox_retry": (lambda w: {"pk": failed_email().pk}, REGISTER),
 }
 # Allowed answers other than 200: printing with no letters waiting goes back to the list.
 ALLOWED_STATUS = {
@@ -129,7 +129,7 @@ ALLOWED_STATUS = {
     "finance:payment_resolve": 405,
     "finance:transaction_ignore": 405,
     "finance:transaction_resolve": 405,
-    "core:outbox_retry": 405,
+    "dashboard:outbox_retry": 405,
     # A draft batch has no file to download yet.
     "finance:batch_download": 404,
     # Without a mandate or a payment there is nothing to show: back to the overview.

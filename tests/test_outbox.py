@@ -393,14 +393,14 @@ def test_an_email_that_keeps_failing_is_listed_for_the_coordinator_and_the_treas
         assert outbox_requeue_pending(older_than_minutes=0) == 0
     assert callbacks == []
 
-    url = reverse("core:outbox_failed")
+    url = reverse("dashboard:outbox_failed")
     for persona in ("coordinator", "treasurer"):
         client.force_login(make_persona(persona))
         page = client.get(url).content.decode()
         assert "mislukt@example.org" in page, persona
         assert message.subject in page
         assert message.last_error[:40] in page
-        assert reverse("core:outbox_retry", args=[message.pk]) in page
+        assert reverse("dashboard:outbox_retry", args=[message.pk]) in page
         assert f'href="{url}"' in page  # the menu shows the way here
 
     client.force_login(make_persona("member"))
@@ -417,20 +417,20 @@ def test_retry_from_the_page_sends_it(
     client.force_login(make_persona("treasurer"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("core:outbox_retry", args=[message.pk]))
+        response = client.post(reverse("dashboard:outbox_retry", args=[message.pk]))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:outbox_failed")
+    assert response["Location"] == reverse("dashboard:outbox_failed")
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [f"{message.to_name} <nogmaals@example.org>"]
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.SENT
     assert message.attempts == 1
     assert message.last_error == ""
-    page = client.get(reverse("core:outbox_failed")).content.decode()
+    page = client.get(reverse("dashboard:outbox_failed")).content.decode()
     assert "nogmaals@example.org" not in page
 
     # Pressing the button again (a second tab) sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("core:outbox_retry", args=[message.pk]))
+        client.post(reverse("dashboard:outbox_retry", args=[message.pk]))
     assert len(mailoutbox) == 1
