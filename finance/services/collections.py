@@ -24,7 +24,7 @@ from coop.lib.tasks import task_enqueue
 
 from ..models import CollectionBatch, CollectionItem, LedgerEntry
 from . import FinanceError
-from .ledger import Booking, bulk_work_begin, ledger_book_many
+from .ledger import Booking, bulk_work_begin, chunks, ledger_book_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +63,10 @@ def debits_book_collected(
     """
     created = ledger_book_many(bookings=[debit_booking(d) for d in debits], by=by)
     item_ids = sorted({d.item_id for d in debits})
-    for start in range(0, len(item_ids), 5000):
-        CollectionItem.objects.filter(
-            pk__in=item_ids[start : start + 5000], status=CollectionItem.Status.PENDING
-        ).update(status=CollectionItem.Status.COLLECTED)
+    for chunk in chunks(item_ids):
+        CollectionItem.objects.filter(pk__in=chunk, status=CollectionItem.Status.PENDING).update(
+            status=CollectionItem.Status.COLLECTED
+        )
     entry_ids = [entry.pk for entry in created.values()]
     if receipts and entry_ids:
         task_enqueue("finance.tasks.receipts_send_task", entry_ids)

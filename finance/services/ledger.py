@@ -114,7 +114,8 @@ class Booking:
     reverses_id: int | None = None
 
 
-def _chunks(values: list, size: int = 5000):
+def chunks(values: list, size: int = 5000):
+    """Slices of `values` small enough for one `IN (...)` query."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -123,7 +124,7 @@ def invoices_refresh_status(invoice_ids) -> None:
     """`invoice_refresh_status` for many invoices in a few queries. Call with them locked."""
     ids = sorted(set(invoice_ids))
     changed: dict[str, list[int]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows = (
             Invoice.objects.filter(pk__in=chunk, kind=Invoice.Kind.INVOICE)
             .exclude(status=Invoice.Status.CREDITED)
@@ -145,7 +146,7 @@ def invoices_refresh_status(invoice_ids) -> None:
             if status != old:
                 changed.setdefault(status, []).append(pk)
     for status, pks in changed.items():
-        for chunk in _chunks(pks):
+        for chunk in chunks(pks):
             Invoice.objects.filter(pk__in=chunk).update(status=status)
 
 
@@ -177,14 +178,14 @@ def ledger_book_many(
     if not wanted:
         return {}
     invoice_ids = sorted({b.invoice_id for b in wanted.values()})
-    for chunk in _chunks(invoice_ids):
+    for chunk in chunks(invoice_ids):
         locked = Invoice.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
         list(locked.values_list("pk", flat=True))
     by_source: dict[str, list[str]] = {}
     for source, external_id in wanted:
         by_source.setdefault(source, []).append(external_id)
     for source, external_ids in by_source.items():
-        for chunk in _chunks(external_ids):
+        for chunk in chunks(external_ids):
             booked = LedgerEntry.objects.filter(source=source, external_id__in=chunk)
             for found in booked.values_list("external_id", flat=True):
                 wanted.pop((source, found), None)

@@ -56,7 +56,7 @@ from ..models import (
 from . import FinanceError
 from .collections import Collected, debit_booking, debits_book_collected
 from .contact import creditor_context, household_contact, invoice_pay_url
-from .ledger import Booking, bulk_work_begin, ledger_book, ledger_book_many
+from .ledger import Booking, bulk_work_begin, chunks, ledger_book, ledger_book_many
 from .mandates import mandate_revoke
 from .receipts import receipt_queue
 from .statement_files import StatementLine, statement_parse
@@ -125,11 +125,6 @@ def _invoice_numbers(text: str) -> set[str]:
     return {f"{year}-{number}" for year, number in _INVOICE_NUMBER.findall(text or "")}
 
 
-def _chunked(values: list, size: int = 5000):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _open_invoices_by_number(numbers: set[str]) -> dict[str, tuple[Invoice, Decimal]]:
     booked = (
         LedgerEntry.objects.filter(invoice=OuterRef("pk"))
@@ -139,7 +134,7 @@ def _open_invoices_by_number(numbers: set[str]) -> dict[str, tuple[Invoice, Deci
         .values("total")
     )
     found: dict[str, tuple[Invoice, Decimal]] = {}
-    for chunk in _chunked(sorted(numbers)):
+    for chunk in chunks(sorted(numbers)):
         invoices = Invoice.objects.filter(number__in=chunk).annotate(
             booked=Coalesce(Subquery(booked), ZERO)
         )
@@ -189,7 +184,7 @@ def statement_import(*, file_name: str, content: bytes, by: User | None) -> Impo
     result = ImportResult(statement=statement, not_booked=parsed.not_booked)
     lines = parsed.lines
     known: set[str] = set()
-    for chunk in _chunked([line.entry_key for line in lines]):
+    for chunk in chunks([line.entry_key for line in lines]):
         known.update(
             BankTransaction.objects.filter(entry_key__in=chunk).values_list("entry_key", flat=True)
         )
@@ -219,7 +214,7 @@ class _Matcher:
     def run(self) -> None:
         e2e_ids = {line.end_to_end_id for line in self.lines if line.end_to_end_id}
         items: dict[str, _Debit] = {}
-        for chunk in _chunked(sorted(e2e_ids)):
+        for chunk in chunks(sorted(e2e_ids)):
             for debit in _debits(CollectionItem.objects.filter(end_to_end_id__in=chunk)):
                 items[debit.end_to_end_id] = debit
         batch_refs = {line.batch_reference for line in self.lines if line.batch_reference}
