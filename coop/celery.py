@@ -18,6 +18,16 @@ app.conf.beat_schedule = {
         "task": "coop.core.tasks.outbox_requeue",
         "schedule": 10 * 60.0,
     },
+    # Members: sign-ups never confirmed by e-mail are forgotten after 30 days.
+    "members-signups-purge": {
+        "task": "members.tasks.signup_applications_purge_task",
+        "schedule": crontab(hour=3, minute=45),
+    },
+    # Used one-time form tokens, once they have expired (coop.core.form_tokens).
+    "form-submissions-purge": {
+        "task": "coop.core.tasks.form_submissions_purge",
+        "schedule": crontab(hour=4, minute=5),
+    },
     # Finance: payment reminders and the call list, every morning.
     "finance-reminders": {
         "task": "finance.tasks.reminders_send_task",

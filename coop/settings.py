@@ -55,6 +55,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Before anything reads the body (sessions, CSRF): refuses one above COOP_MAX_REQUEST_BYTES.
+    "coop.lib.request_limits.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,7 +125,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "coop.accounts.validators.MinimumLengthValidator"},
+    # ASVS level 2 (V2.1.1): at least 12 characters.
+    {"NAME": "coop.accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -169,6 +174,14 @@ STORAGES = {
     },
 }
 
+# Request bodies. The largest upload is a bank statement (at most 25 MB); a larger body is refused
+# unread (coop.lib.request_limits). Form fields stay small; an uploaded file above 2.5 MB is kept
+# in a temporary file while it arrives, not in memory. The forms check their own file sizes.
+COOP_MAX_REQUEST_BYTES = env_int("COOP_MAX_REQUEST_BYTES", 30 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+
 # Celery: a real worker on Redis when REDIS_URL is set, otherwise tasks run in-process.
 REDIS_URL = env_url("REDIS_URL", ("redis", "rediss"))
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -181,12 +194,29 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-if REDIS_URL:
+# The cache holds allauth's login rate limits, so in production every process must share it:
+# Redis, or a table in the database (`manage.py createcachetable` makes it). With DEBUG off a
+# system check refuses a cache of one process (coop/accounts/checks.py).
+CACHE_BACKEND = env_str("CACHE_BACKEND", "redis" if REDIS_URL else "local")
+if CACHE_BACKEND == "redis":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("CACHE_BACKEND=redis needs REDIS_URL.")
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
-else:
+elif CACHE_BACKEND == "database":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "coop_cache",
+        }
+    }
+elif CACHE_BACKEND == "local":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_BACKEND must be redis, database or local, not {CACHE_BACKEND!r}."
+    )
 
 # E-mail: SMTP when EMAIL_HOST is set, otherwise printed to the console.
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -219,6 +249,56 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "coop.core.views.csrf_failure"
+
+# Content-Security-Policy: everything from our own origin, no inline script or style, never in a
+# frame. form-action 'self' holds for redirects after a POST too (Chromium), so the one page that
+# sends members on to the payment provider widens it for itself (finance.views.payments.invoice_pay).
+_csp_report_uri = env_str("CSP_REPORT_URI")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the QR code allauth shows when a second factor is set up.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
+    }
+}
+# Browser features the site never uses are switched off, for it and for anything it might embed.
+PERMISSIONS_POLICY: dict[str, list[str]] = dict.fromkeys(
+    [
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "gamepad",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-create",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    ],
+    [],
+)
 
 LOGGING = {
     "version": 1,
@@ -240,7 +320,8 @@ SEPA_CREDITOR_BIC = env_str("SEPA_CREDITOR_BIC", "ABNANL2A")
 SEPA_PAIN_VERSION = env_str("SEPA_PAIN_VERSION", "pain.008.001.08")
 SEPA_PRENOTIFICATION_DAYS = env_int("SEPA_PRENOTIFICATION_DAYS", 14)
 MOLLIE_API_KEY = env_str("MOLLIE_API_KEY")
-# Without a Mollie key the demo provider takes payments; it refuses to run unless DEBUG or COOP_DEMO.
+# Without a Mollie key the demo provider takes payments; it refuses to run unless DEBUG or COOP_DEMO,
+# and with DEBUG off `check --deploy` fails on it and on COOP_DEMO (finance/checks.py).
 PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "mollie" if MOLLIE_API_KEY else "demo")
 if PAYMENT_PROVIDER not in {"mollie", "demo"}:
     raise ImproperlyConfigured(

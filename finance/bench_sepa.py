@@ -23,6 +23,7 @@ import time
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -36,7 +37,6 @@ DEBITS = 30_000
 CAMT_ENTRIES = 30_000
 CAMT_DEBITS, CAMT_RETURNS, CAMT_TRANSFERS = 20_000, 500, 8_000
 CAMT_UNMATCHED = CAMT_ENTRIES - CAMT_DEBITS - CAMT_RETURNS - CAMT_TRANSFERS
-ACCOUNT = "NL91ABNA0417164300"
 
 TARGETS = {
     "dues.pain008": {"max_ms": 15_000, "max_rss_growth_mb": 500},
@@ -227,12 +227,13 @@ def camt_document(
             )
             parts.append(_ntry(f"GI-{n}", Decimal("12.00"), "CRDT", day, details))
             total += Decimal("12.00")
+    account = settings.SEPA_CREDITOR_IBAN.replace(" ", "")  # the import takes only our own
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
         f"<GrpHdr><MsgId>BENCH-{day}</MsgId><CreDtTm>{day}T22:00:00</CreDtTm></GrpHdr>"
         f"<Stmt><Id>BENCH-{day}</Id><CreDtTm>{day}T22:00:00</CreDtTm>"
-        f"<Acct><Id><IBAN>{ACCOUNT}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+        f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
         '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt>'
         f"<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
         f'<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{abs(total)}</Amt>'

@@ -42,3 +42,33 @@ def check_sepa_settings(app_configs=None, **kwargs):
             )
         )
     return problems
+
+
+@register("finance", deploy=True)
+def check_no_demo_in_production(app_configs=None, **kwargs):
+    """With DEBUG off, `check --deploy` fails on the demo stand-ins. The demo provider refuses to
+    take payments then anyway unless COOP_DEMO is on; this makes the mistake visible before a
+    member finds the pay button broken, or paying with play money."""
+    if settings.DEBUG:
+        return []
+    problems = []
+    if getattr(settings, "PAYMENT_PROVIDER", "") == "demo":
+        problems.append(
+            Error(
+                "PAYMENT_PROVIDER is 'demo' with DEBUG off: members cannot pay online, or pay "
+                "with play money when COOP_DEMO is on.",
+                hint="Set MOLLIE_API_KEY (live_... for real payments) and leave PAYMENT_PROVIDER "
+                "unset or set it to mollie.",
+                id="finance.E004",
+            )
+        )
+    if getattr(settings, "COOP_DEMO", False):
+        problems.append(
+            Error(
+                "COOP_DEMO is on with DEBUG off: the demo's stand-ins, such as its checkout "
+                "page that marks an invoice paid, are switched on.",
+                hint="Remove COOP_DEMO (or set COOP_DEMO=0) outside a demo.",
+                id="finance.E005",
+            )
+        )
+    return problems

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coop.lib.money import parse_money
+from coop.lib.numbers import WholeNumberField
 from members.models import Buurt
 
 from .models import ContributionScheme, Invoice, MemberRate
@@ -50,7 +51,7 @@ class MoneyField(forms.CharField):
 
 
 class SchemeForm(forms.Form):
-    year = forms.IntegerField(label=_("Jaar"), min_value=YEAR_MIN, max_value=YEAR_MAX)
+    year = WholeNumberField(label=_("Jaar"), min_value=YEAR_MIN, max_value=YEAR_MAX)
     first_member_amount = MoneyField(
         label=_("Eerste lid van een huishouden"), help_text=_("Bijvoorbeeld 10,00.")
     )
@@ -68,7 +69,7 @@ class SchemeForm(forms.Form):
             "Naar rato: het bedrag × het aantal maanden vanaf de maand van inschrijving / 12."
         ),
     )
-    due_days = forms.IntegerField(
+    due_days = WholeNumberField(
         label=_("Betaaltermijn in dagen"), min_value=0, max_value=365, initial=30
     )
     description = forms.CharField(
@@ -105,9 +106,7 @@ class DuesRunForm(forms.Form):
 
 class InvoiceFilterForm(forms.Form):
     q = forms.CharField(label=_("Zoek op nummer of naam"), required=False, max_length=100)
-    year = forms.IntegerField(
-        label=_("Jaar"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX
-    )
+    year = WholeNumberField(label=_("Jaar"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Alle"))] + list(Invoice.Status.choices)
     )
@@ -124,9 +123,7 @@ class InvoiceFilterForm(forms.Form):
 
 class DuesStatusFilterForm(forms.Form):
     q = forms.CharField(label=_("Zoek op naam of postcode"), required=False, max_length=100)
-    year = forms.IntegerField(
-        label=_("Jaar"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX
-    )
+    year = WholeNumberField(label=_("Jaar"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
     buurt = forms.ModelChoiceField(
         label=_("Buurt"),
         required=False,
@@ -151,10 +148,23 @@ class ManualPaymentForm(forms.Form):
         max_length=300,
         help_text=_("Bijvoorbeeld: contant betaald bij de koffieochtend."),
     )
+    # Shown only once the amount turned out to be more than is open on the invoice.
+    confirm_overpayment = forms.BooleanField(
+        label=_(
+            "Ja, boek dit bedrag. Wat te veel is betaald, komt bij de te veel betaalde facturen."
+        ),
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["booked_on"].initial = timezone.localdate()
+        if self.is_bound and self.data.get("confirm_overpayment") in ("on", "True", "true", "1"):
+            self.ask_overpayment_confirmation()
+
+    def ask_overpayment_confirmation(self) -> None:
+        self.fields["confirm_overpayment"].widget = forms.CheckboxInput()
 
 
 class MemberRateForm(forms.Form):

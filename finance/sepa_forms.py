@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from coop.lib.numbers import WholeNumberField
 from members.models import Member
 
 from .models import Invoice, Mandate
 from .services import FinanceError
 from .services.identifiers import iban_validate, mandate_reference_validate
-from .services.statement_files import MAX_FILE_BYTES
+from .services.statement_files import MAX_FILE_BYTES, too_large_error
 
 
 class DateInput(forms.DateInput):
@@ -59,7 +60,7 @@ class MandateSignForm(forms.Form):
 class PaperMandateForm(forms.Form):
     """A signed paper mandate, typed in by a coordinator or the treasurer."""
 
-    member_number = forms.IntegerField(
+    member_number = WholeNumberField(
         label=_("Lidnummer"),
         min_value=1,
         help_text=_("Van een lid van het huishouden dat betaalt."),
@@ -127,7 +128,7 @@ class StatementUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(_("Dit bestand is te groot (meer dan 100 MB)."))
+            raise forms.ValidationError(str(too_large_error()))
         return upload
 
 
@@ -157,12 +158,12 @@ class IgnoreForm(forms.Form):
 
 
 class ReminderSettingsForm(forms.Form):
-    first_reminder_days = forms.IntegerField(
+    first_reminder_days = WholeNumberField(
         label=_("Eerste herinnering: dagen na de vervaldatum"), min_value=1, max_value=365
     )
-    second_reminder_days = forms.IntegerField(
+    second_reminder_days = WholeNumberField(
         label=_("Tweede herinnering: dagen na de eerste"), min_value=1, max_value=365
     )
-    call_list_days = forms.IntegerField(
+    call_list_days = WholeNumberField(
         label=_("Op de bellijst: dagen na de tweede herinnering"), min_value=1, max_value=365
     )

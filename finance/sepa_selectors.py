@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from coop.lib.money import ZERO
+from coop.lib.numbers import INTEGER_MAX, parse_int
 from members.models import Household, Member
 
 from .models import (
@@ -32,8 +33,9 @@ def mandate_search(*, status: str = "", q: str = "") -> QuerySet[Mandate]:
     q = " ".join(q.split())
     if q:
         filters = Q(reference__icontains=q) | Q(account_holder__icontains=q)
-        if q.isdigit():
-            filters |= Q(household__members__number=int(q))
+        number = parse_int(q, minimum=1, maximum=INTEGER_MAX)
+        if number is not None:
+            filters |= Q(household__members__number=number)
         mandates = mandates.filter(filters).distinct()
     return mandates.order_by("-signed_on", "-pk")
 

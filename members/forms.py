@@ -12,6 +12,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coop.lib.numbers import WholeNumberField
 from coop.lib.postcode import InvalidPostcode, normalise_postcode
 
 from .models import Buurt, ConsentText, Household, Member
@@ -192,7 +193,7 @@ class AddressForm(forms.Form):
     """A structured Dutch address; the postcode is checked and written as '1234 AB'."""
 
     street = _text(_("Straat"), max_length=200, autocomplete="off")
-    house_number = forms.IntegerField(
+    house_number = WholeNumberField(
         label=_("Huisnummer"),
         min_value=1,
         max_value=99999,
@@ -257,7 +258,7 @@ class HouseholdSearchForm(forms.Form):
     """Find a known address by postcode and house number (read from the query string)."""
 
     zoek_postcode = PostcodeField(label=_("Postcode"))
-    zoek_huisnummer = forms.IntegerField(
+    zoek_huisnummer = WholeNumberField(
         label=_("Huisnummer"),
         required=False,
         min_value=1,

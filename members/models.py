@@ -378,3 +378,27 @@ class MemberImport(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class SignupApplication(models.Model):
+    """What a resident filled in on the sign-up page, kept until they confirm their e-mail address.
+
+    Only then do they enter the register (a household and an applied member): an address nobody
+    confirmed puts nobody in it. Applications never confirmed are deleted after a few weeks.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signup_application"
+    )
+    person = models.JSONField(default=dict)
+    address = models.JSONField(default=dict)
+    consent_texts = models.ManyToManyField(ConsentText, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("aangemeld op"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("aanmelding, nog niet bevestigd")
+        verbose_name_plural = _("aanmeldingen, nog niet bevestigd")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({self.created_at:%Y-%m-%d})"

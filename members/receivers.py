@@ -1,11 +1,11 @@
-"""allauth signals: the member's e-mail follows the account's primary address."""
+"""allauth signals: a confirmed sign-up enters the register; the member's e-mail follows the account."""
 
 import logging
 
 from allauth.account.signals import email_changed, email_confirmed
 from django.dispatch import receiver
 
-from .services import MembershipError, member_sync_account_email
+from .services import MembershipError, member_sync_account_email, signup_application_complete
 
 logger = logging.getLogger(__name__)
 
@@ -27,4 +27,5 @@ def on_email_changed(sender, request, user, from_email_address, to_email_address
 @receiver(email_confirmed, dispatch_uid="members.email_confirmed")
 def on_email_confirmed(sender, request, email_address, **kwargs):
     if email_address.primary:
+        signup_application_complete(user=email_address.user)
         _sync(email_address.user, email_address.email)

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from coop.accounts.models import User
 from coop.accounts.roles import Role
+from coop.lib.numbers import INTEGER_MAX, is_ascii_digits, parse_id, parse_int
 from coop.lib.postcode import postcode_prefix
 
 from .models import Household, Member
@@ -109,8 +110,9 @@ def member_search_filter(q: str) -> Q:
         if prefix
         else None
     )
-    if q.isdigit():
-        by_number = Q(number=int(q)) if len(q) <= 9 else Q(pk__in=[])
+    if is_ascii_digits(q):
+        number = parse_int(q, minimum=1, maximum=INTEGER_MAX)
+        by_number = Q(number=number) if number is not None else Q(pk__in=[])
         return by_number | by_postcode if by_postcode is not None else by_number
     if by_postcode is not None:
         return by_postcode
@@ -135,8 +137,8 @@ def member_list(
         members = members.filter(status=status)
     if buurt == LIST_BUURT_OUTSIDE:
         members = members.filter(household__buurt__isnull=True)
-    elif buurt.isdigit():
-        members = members.filter(household__buurt_id=int(buurt))
+    elif (buurt_id := parse_id(buurt)) is not None:
+        members = members.filter(household__buurt_id=buurt_id)
     q = q.strip()
     if q:
         if "@" in q:

@@ -12,6 +12,7 @@ from coop.accounts.models import User
 from coop.accounts.roles import Role
 from coop.accounts.services import user_grant_roles
 from coop.core.services import outbox_enqueue, sequence_next
+from coop.lib.numbers import is_ascii_digits
 from coop.lib.postcode import normalise_postcode
 
 from .models import (
@@ -23,6 +24,7 @@ from .models import (
     Member,
     Move,
     PostcodeRange,
+    SignupApplication,
     StatusChange,
 )
 
@@ -49,7 +51,7 @@ def buurt_for_postcode(postcode: str) -> Buurt | None:
 def _range_bound(value: str, *, upper: bool) -> str:
     """'1234' -> '1234 AA' (or '1234 ZZ' as upper bound); full postcodes are normalised."""
     value = (value or "").strip()
-    if len(value) == 4 and value.isdigit():
+    if len(value) == 4 and is_ascii_digits(value):
         value = f"{value}{'ZZ' if upper else 'AA'}"
     return normalise_postcode(value)
 
@@ -418,9 +420,138 @@ def membership_apply(
 
 
 @transaction.atomic
+def signup_application_save(
+    *, user: User, person: Person, address: Address, consent_texts: list[ConsentText]
+) -> SignupApplication:
+    """Keep what a resident filled in on the sign-up page until they confirm their e-mail."""
+    application, _created = SignupApplication.objects.update_or_create(
+        user=user,
+        defaults={
+            "person": {
+                **person.__dict__,
+                "email": "",
+                "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
+            },
+            "address": dict(address.__dict__),
+        },
+    )
+    application.consent_texts.set(consent_texts)
+    return application
+
+
+@transaction.atomic
+def signup_application_complete(*, user: User) -> Member | None:
+    """The e-mail address is confirmed: the resident enters the register, once.
+
+    When the register already holds a member with this address and no account, the account is
+    linked to that member (confirming the address proves it is theirs, as a password reset
+    would) and nothing new is made.
+    """
+    application = SignupApplication.objects.select_for_update().filter(user=user).first()
+    if application is None:
+        return None
+    consent_texts = list(application.consent_texts.all())
+    existing = (
+        Member.objects.select_for_update().filter(email__iexact=user.email).first()
+        if user.email
+        else None
+    )
+    if Member.objects.filter(user=user).exists():
+        member = None
+    elif existing is not None:
+        member = None
+        if existing.user_id is None:
+            existing.user = user
+            existing.save(update_fields=["user", "updated_at"])
+            user_grant_roles(user=user, roles=[Role.MEMBER])
+            for text in consent_texts:
+                if not existing.consents.filter(
+                    consent_text=text, withdrawn_at__isnull=True
+                ).exists():
+                    consent_record(
+                        member=existing, consent_text=text, via=Consent.Via.ONLINE, by=user
+                    )
+            member = existing
+    else:
+        data = dict(application.person)
+        born = data.pop("date_of_birth", None)
+        member = membership_apply(
+            user=user,
+            person=Person(**data, date_of_birth=dt.date.fromisoformat(born) if born else None),
+            address=Address(**application.address),
+            consent_texts=consent_texts,
+        )
+    application.delete()
+    return member
+
+
+def signup_applications_purge(*, older_than_days: int = 30) -> int:
+    """Forget sign-ups whose e-mail address was never confirmed, with their unused account."""
+    cutoff = timezone.now() - dt.timedelta(days=older_than_days)
+    stale = SignupApplication.objects.filter(created_at__lt=cutoff)
+    users = User.objects.filter(
+        pk__in=stale.values("user_id"), member__isnull=True, last_login__isnull=True
+    )
+    count = users.count()
+    with transaction.atomic():
+        users.delete()
+        stale.delete()
+    return count
+
+
+@transaction.atomic
 def household_member_add(*, household: Household, person: Person, by: User) -> Member:
-    """A member adds someone who lives with them; a coordinator then activates the membership."""
-    return member_register(household=household, person=person, by=by)
+    """A member adds someone who lives with them; a coordinator then activates the membership.
+
+    An e-mail address that already belongs to someone in the register is not saved with the
+    housemate, and the page says the same as for any other address: telling the difference would
+    let anyone with an account find out who is a member. The owner of that address gets a note
+    by e-mail instead; the coordinator sees the housemate without e-mail and can sort it out.
+    """
+    email = person.email.strip().lower()
+    taken = email_in_use(email)
+    if taken:
+        person = Person(
+            **{
+                **person.__dict__,
+                "email": "",
+                "contact_preference": Member.ContactPreference.LETTER,
+            }
+        )
+    member = member_register(household=household, person=person, by=by)
+    if taken:
+        _email_taken_notice(housemate=member, email=email)
+    return member
+
+
+@transaction.atomic
+def household_member_update(*, member: Member, person: Person, by: User) -> Member:
+    """A member corrects a housemate's data; a taken e-mail address is handled as when adding."""
+    email = person.email.strip().lower()
+    if email_in_use(email, exclude_member=member):
+        person = Person(
+            **{
+                **person.__dict__,
+                "email": member.email,
+                "contact_preference": member.contact_preference,
+            }
+        )
+        member = member_update(member=member, person=person, by=by)
+        _email_taken_notice(housemate=member, email=email)
+        return member
+    return member_update(member=member, person=person, by=by)
+
+
+def _email_taken_notice(*, housemate: Member, email: str) -> None:
+    outbox_enqueue(
+        key=f"members.housemate_email_taken:{housemate.pk}:{email}",
+        template="members/email/housemate_email_taken",
+        context={"housemate": housemate},
+        recipient_ref=f"members.member:{housemate.pk}",
+        to_name="",
+        to_email=email,
+        language=housemate.language,
+    )
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import ConsentText
 from .portal_forms import AddressFields, PersonFields
-from .services import consent_texts_current, email_in_use, membership_apply
+from .services import consent_texts_current, signup_application_save
 
 PERSON_FIELDS = ["given_name", "tussenvoegsel", "family_name", "date_of_birth", "phone", "language"]
 ADDRESS_FIELDS = ["street", "house_number", "house_number_addition", "postcode", "town"]
@@ -73,22 +73,13 @@ class MembershipSignupForm(PersonFields, AddressFields):
         ]
         return [group for group in groups if group["rows"]]
 
-    def clean(self):
-        data = super().clean()
-        email = data.get("email")
-        # An existing account is answered by allauth with an e-mail, not an error on the page.
-        if email and not getattr(self, "account_already_exists", False) and email_in_use(email):
-            self.add_error(
-                "email",
-                _(
-                    "Dit e-mailadres hoort al bij een lid van de coöperatie. Neem contact op met "
-                    "de coördinator, dan koppelen wij het aan een account."
-                ),
-            )
-        return data
-
     def signup(self, request, user) -> None:
-        membership_apply(
+        """Keep the application until the e-mail address is confirmed (members/receivers.py).
+
+        An address that already belongs to a member is not refused here: the page must answer
+        the same for every address. Confirming it links the account to that member instead.
+        """
+        signup_application_save(
             user=user,
             person=self.person(email=user.email),
             address=self.address(),

@@ -3,10 +3,14 @@
 import os
 
 import pytest
+from django.contrib.auth import SESSION_KEY
 from django.db import connection
+from django.test import Client
+from django.test.client import MULTIPART_CONTENT
 
 from coop.accounts.roles import Role
 from coop.accounts.services import user_grant_roles
+from coop.core.form_tokens import FORM_TOKEN_FIELD, form_token_new
 from members.services import member_link_user
 
 from .factories import MemberFactory, UserFactory
@@ -43,6 +47,32 @@ def _fast_and_eager(settings):
     from coop.celery import app
 
     app.conf.task_always_eager = True
+
+
+class FormTokenClient(Client):
+    """The test client, sending with every form POST a fresh one-time form token (as the page's
+    `{% form_token %}` would) unless the test gives one. Tests of double submissions give the
+    same token each time; tests that a page carries the token read it from the page."""
+
+    def form_token(self) -> str:
+        user_id = self.session.get(SESSION_KEY)
+        return form_token_new(user_id=int(user_id) if user_id else None)
+
+    def post(self, path, data=None, *args, **kwargs):
+        content_type = kwargs.get("content_type", args[0] if args else MULTIPART_CONTENT)
+        form = {} if data is None else data
+        if (
+            content_type == MULTIPART_CONTENT
+            and isinstance(form, dict)
+            and FORM_TOKEN_FIELD not in form
+        ):
+            data = {**form, FORM_TOKEN_FIELD: self.form_token()}
+        return super().post(path, data, *args, **kwargs)
+
+
+@pytest.fixture
+def client():
+    return FormTokenClient()
 
 
 @pytest.fixture

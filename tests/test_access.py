@@ -154,6 +154,8 @@ SPECIAL = {
 # Public endpoints for the payment provider: the webhook takes only POST; the demo checkout
 # exists only in the demo (DEBUG or COOP_DEMO), so it is 404 here for everyone.
 SPECIAL["finance:payment_webhook"] = dict.fromkeys(PERSONAS, 405)
+# The admin's own login is never served: everyone is sent to the site's login (with MFA).
+SPECIAL["admin_login"] = dict.fromkeys(PERSONAS, 302)
 SPECIAL["finance:demo_checkout"] = dict.fromkeys(PERSONAS, 404)
 SPECIAL_KWARGS = {"finance:demo_checkout": {"demo_id": "demo_onbekend"}}
 

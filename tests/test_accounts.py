@@ -17,7 +17,8 @@ from django.core import mail
 from django.urls import reverse
 
 from coop.accounts.models import User
-from members.models import Consent, Household, Member, StatusChange
+from members.models import Consent, Household, Member, SignupApplication, StatusChange
+from members.services import signup_application_complete
 
 from .conftest import make_persona
 from .factories import ConsentTextFactory, MemberFactory, UserFactory
@@ -95,6 +96,12 @@ def reauthenticate(client) -> None:
 # Signing up as a member ----------------------------------------------------------------------
 
 
+def confirm_email(client, message, status: int = 302) -> None:
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", message.body).group(0)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    assert client.post("/" + path).status_code == status
+
+
 def test_signup_creates_account_household_applied_member_and_consents(client, consent_texts):
     privacy, photos = consent_texts
     response = client.post(reverse("account_signup"), signup_data())
@@ -103,6 +110,16 @@ def test_signup_creates_account_household_applied_member_and_consents(client, co
     assert response["Location"] == reverse("account_email_verification_sent")
     user = User.objects.get()
     assert user.email == "fatima@example.org"
+    # Mandatory e-mail confirmation: the address is unverified and a confirmation mail went out.
+    address = EmailAddress.objects.get(user=user)
+    assert not address.verified
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["fatima@example.org"]
+    assert "/accounts/confirm-email/" in mail.outbox[0].body
+    # Nobody enters the register before the address is confirmed.
+    assert not Member.objects.exists() and not Household.objects.exists()
+
+    confirm_email(client, mail.outbox[0])
     member = Member.objects.select_related("household").get()
     assert member.user == user
     assert member.status == Member.Status.APPLIED
@@ -116,21 +133,21 @@ def test_signup_creates_account_household_applied_member_and_consents(client, co
     assert member.household.postcode == "7911 AB"
     assert member.household.house_number_full == "12a"
     assert StatusChange.objects.filter(member=member, to_status=Member.Status.APPLIED).count() == 1
-    assert user.has_role("member")
+    assert User.objects.get().has_role("member")
     # Only the current privacy version was agreed to; the optional photo consent was left unticked.
     consents = list(Consent.objects.filter(member=member))
     assert [(c.consent_text.key, c.consent_text.version) for c in consents] == [("privacy", 2)]
     assert consents[0].consent_text == privacy
-    # Mandatory e-mail confirmation: the address is unverified and a confirmation mail went out.
-    address = EmailAddress.objects.get(user=user)
-    assert not address.verified
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["fatima@example.org"]
-    assert "/accounts/confirm-email/" in mail.outbox[0].body
+    assert not SignupApplication.objects.exists()
+    # A second confirmation changes nothing.
+    confirm_email(client, mail.outbox[0], status=404)
+    signup_application_complete(user=user)
+    assert Member.objects.count() == 1
 
 
 def test_signup_with_optional_consent_records_it(client, consent_texts):
     client.post(reverse("account_signup"), signup_data(consent_fotos="on"))
+    confirm_email(client, mail.outbox[0])
     keys = set(Consent.objects.values_list("consent_text__key", "consent_text__version"))
     assert keys == {("privacy", 2), ("fotos", 1)}
 
@@ -189,13 +206,21 @@ def test_signup_missing_address_fields_are_errors(client, consent_texts):
     assert nothing_created()
 
 
-def test_signup_with_email_of_an_existing_member_without_account_is_refused(client, consent_texts):
-    MemberFactory(email="fatima@example.org")
-    response = client.post(reverse("account_signup"), signup_data())
-    assert response.status_code == 200
-    assert list(response.context["form"].errors) == ["email"]
-    assert not User.objects.exists()
+def test_signup_with_email_of_an_existing_member_answers_the_same_and_links_on_confirmation(
+    client, consent_texts
+):
+    existing = MemberFactory(email="fatima@example.org")
+    known = client.post(reverse("account_signup"), signup_data())
+    assert known.status_code == 302
+    assert known["Location"] == reverse("account_email_verification_sent")
     assert Member.objects.count() == 1
+    # Confirming the address proves it is theirs: the account joins the existing member.
+    confirm_email(client, mail.outbox[0])
+    assert Member.objects.count() == 1
+    existing.refresh_from_db()
+    assert existing.user == User.objects.get()
+    assert existing.user.has_role("member")
+    assert not SignupApplication.objects.exists()
 
 
 def test_signup_page_reads_in_order_and_shows_consent_texts(client, consent_texts):
@@ -277,6 +302,8 @@ def test_confirm_email_page_renders(client):
     assert "Bevestig e-mailadres" in response.content.decode()
 
 
+# A real commit: allauth announces the new authenticator after it, inside the request.
+@pytest.mark.django_db(transaction=True)
 def test_mfa_pages_render_for_a_logged_in_user_and_totp_can_be_activated(client):
     user = UserFactory(email="coordinator@example.org")
     password_login(client, user.email)
@@ -295,6 +322,7 @@ def test_mfa_pages_render_for_a_logged_in_user_and_totp_can_be_activated(client)
     secret = response.context["form"].secret
     counters = list(yield_hotp_counters_from_time())
     code = format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
+    # Setting the app up counts as using it: the session stays logged in.
     response = client.post(reverse("mfa_activate_totp"), {"code": code})
     assert response.status_code == 302, response.context["form"].errors
     assert response["Location"] == reverse("mfa_view_recovery_codes")
@@ -314,6 +342,11 @@ def test_recovery_codes_page_renders_for_user_with_totp(client):
     reauthenticate(client)
     TOTP.activate(user, generate_totp_secret())
     RecoveryCodes.activate(user)
+    # The app was set up outside this session: it has to pass the second factor first.
+    response = client.get(reverse("mfa_view_recovery_codes"))
+    assert response["Location"].startswith(reverse("account_login"))
+    mfa_login(client, user)
+    reauthenticate(client)
     response = client.get(reverse("mfa_view_recovery_codes"))
     assert response.status_code == 200
     assert "Herstelcodes" in response.content.decode()
@@ -368,6 +401,20 @@ def with_totp(user):
     return user
 
 
+def mfa_login(client, user) -> None:
+    """Log in as if through the login page with the second factor (force_login skips it)."""
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "mfa", "at": 0, "type": "totp"}]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()
+
+
 def test_mfa_required_redirects_coordinator_without_totp(client, settings, coordinator):
     settings.COOP_REQUIRE_MFA = True
     client.force_login(coordinator)
@@ -401,7 +448,7 @@ def test_mfa_required_does_not_redirect_member(client, settings, member_user):
 
 def test_mfa_required_lets_coordinator_with_totp_through(client, settings, coordinator):
     settings.COOP_REQUIRE_MFA = True
-    client.force_login(with_totp(coordinator))
+    mfa_login(client, with_totp(coordinator))
     response = client.get(reverse("dashboard:home"))
     assert response["Location"] == reverse("dashboard:coordinator")
     assert client.get(reverse("dashboard:coordinator")).status_code == 200
@@ -412,7 +459,7 @@ def test_mfa_required_lets_admin_with_totp_into_admin(client, settings):
     admin = make_persona("admin")
     client.force_login(admin)
     assert client.get("/admin/")["Location"] == reverse("mfa_activate_totp")
-    with_totp(admin)
+    mfa_login(client, with_totp(admin))
     assert client.get("/admin/").status_code == 200
 
 

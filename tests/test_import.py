@@ -727,7 +727,8 @@ def test_10000_rows_with_3_bad_then_fixed(
     assert MemberImport.objects.count() == 0
 
     content = _big_file({})
-    with Timer() as store, django_assert_max_num_queries(15):
+    # Keeping the file takes 4 queries more for its one-time form token (claim, then use it).
+    with Timer() as store, django_assert_max_num_queries(15 + 4):
         response = upload(coordinator_client, content)
     assert response.status_code == 302
     with Timer() as preview_time, django_assert_max_num_queries(15):

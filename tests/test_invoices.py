@@ -434,9 +434,10 @@ def test_invoice_actions_through_the_pages(client, invoice, treasurer):
     response = client.post(pay, {"amount": "5", "booked_on": "2099-01-01"})
     assert response.status_code == 200 and "toekomst" in response.content.decode()
     assert invoice.entries.count() == 0
-    response = client.post(
-        pay, {"amount": "30,00", "booked_on": today, "note": "contant"}, follow=True
-    )
+    payment = {"amount": "30,00", "booked_on": today, "note": "contant"}
+    response = client.post(pay, payment)  # more than is open: asks first
+    assert response.status_code == 200 and invoice.entries.count() == 0
+    response = client.post(pay, {**payment, "confirm_overpayment": "on"}, follow=True)
     assert "te veel betaald" in response.content.decode()
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID

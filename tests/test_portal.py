@@ -289,14 +289,30 @@ def test_add_housemate_registers_an_applied_member_in_own_household(member_clien
     )
 
 
-def test_add_housemate_with_email_of_another_member_is_an_error(member_client, neighbour):
+def test_add_housemate_with_email_of_another_member_answers_as_for_any_address(
+    member_client, neighbour
+):
+    """Nothing on the page tells that the address is a member's; its owner gets a note."""
     count = Member.objects.count()
-    response = member_client.post(
-        reverse("members:housemate_add"), person_data(email="GEHEIM@example.org")
+    taken = member_client.post(
+        reverse("members:housemate_add"), person_data(email="GEHEIM@example.org"), follow=True
     )
-    assert response.status_code == 200
-    assert response.context["form"].non_field_errors()
-    assert Member.objects.count() == count
+    fresh = member_client.post(
+        reverse("members:housemate_add"),
+        person_data(given_name="Bram", email="nieuw-adres@example.org"),
+        follow=True,
+    )
+    assert taken.redirect_chain == fresh.redirect_chain == [(reverse("members:portal"), 302)]
+    for response in (taken, fresh):
+        assert "is aangemeld als lid" in response.content.decode()
+        assert "al een lid" not in response.content.decode()
+    assert Member.objects.count() == count + 2
+    added = Member.objects.get(family_name="Vries", given_name="Piet")
+    assert added.email == ""
+    assert added.contact_preference == Member.ContactPreference.LETTER
+    note = OutboxMessage.objects.get(template="members/email/housemate_email_taken")
+    assert note.to_email == "geheim@example.org"
+    assert "al bij een lid" in note.body_text
 
 
 def test_add_housemate_post_by_email_needs_an_address(member_client):
@@ -317,6 +333,22 @@ def test_edit_housemate(member_client, housemate):
     housemate.refresh_from_db()
     assert housemate.full_name == "Cornelis de Vries"
     assert housemate.email == "kees@example.org"
+
+
+def test_edit_housemate_to_a_members_email_saves_the_rest_and_says_nothing(
+    member_client, housemate, neighbour
+):
+    url = reverse("members:housemate_edit", args=[housemate.pk])
+    before = housemate.email
+    response = member_client.post(
+        url, person_data(given_name="Cornelis", email=neighbour.email.upper()), follow=True
+    )
+    assert response.redirect_chain == [(reverse("members:portal"), 302)]
+    assert "zijn opgeslagen" in response.content.decode()
+    housemate.refresh_from_db()
+    assert (housemate.given_name, housemate.email) == ("Cornelis", before)
+    note = OutboxMessage.objects.get(template="members/email/housemate_email_taken")
+    assert note.to_email == neighbour.email
 
 
 def test_housemate_with_own_account_keeps_their_email(member_client, housemate):

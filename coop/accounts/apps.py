@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "coop.accounts"
     label = "accounts"
     verbose_name = _("Accounts en rollen")
+
+    def ready(self):
+        from . import checks, receivers  # noqa: F401

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -107,3 +108,27 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.get_status_display()})"
+
+
+class FormSubmission(models.Model):
+    """A one-time form token that has been used (see coop.core.form_tokens).
+
+    The unique `token` makes a second submission of the same form wait for the first and then
+    find it, instead of creating the same thing again; `result_url` is where the first went.
+    Rows are purged once the token itself has expired.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    path = models.CharField(max_length=500)
+    result_url = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("verstuurd formulier")
+        verbose_name_plural = _("verstuurde formulieren")
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.created_at:%Y-%m-%d %H:%M})"

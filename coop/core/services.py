@@ -14,7 +14,8 @@ from django.utils import timezone, translation
 from coop.lib.emails import render_email
 from coop.lib.tasks import task_enqueue
 
-from .models import NumberSequence, Organisation, OutboxMessage
+from .form_tokens import FORM_TOKEN_MAX_AGE
+from .models import FormSubmission, NumberSequence, Organisation, OutboxMessage
 from .selectors import outbox_failed
 
 logger = logging.getLogger(__name__)
@@ -214,3 +215,10 @@ def outbox_retry(*, message_id: int) -> bool:
     if retried:
         task_enqueue("coop.core.tasks.outbox_send", message_id)
     return bool(retried)
+
+
+def form_submissions_purge() -> int:
+    """Forget used form tokens that have expired anyway (the daily clean-up)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=FORM_TOKEN_MAX_AGE + 60 * 60)
+    deleted, _by_model = FormSubmission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

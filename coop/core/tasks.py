@@ -11,3 +11,8 @@ def outbox_send(message_id: int) -> bool:
 @shared_task
 def outbox_requeue() -> int:
     return services.outbox_requeue_pending()
+
+
+@shared_task
+def form_submissions_purge() -> int:
+    return services.form_submissions_purge()

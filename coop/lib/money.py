@@ -1,9 +1,13 @@
 """Money is Decimal, in euros, rounded half up to cents in one place."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# What parse_money hands to Decimal: ASCII digits and one point. Decimal() itself also reads
+# 'NaN', '1e3', '1_000' and other scripts' digits ('٣'), and a NaN cannot even be compared.
+_AMOUNT = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -17,9 +21,11 @@ def parse_money(text: str) -> Decimal:
     cleaned = (text or "").replace("€", "").replace("EUR", "").strip().replace(" ", "")
     if "," in cleaned:
         cleaned = cleaned.replace(".", "").replace(",", ".")
+    if not _AMOUNT.fullmatch(cleaned):
+        raise ValueError(f"{text!r} is not an amount")
     try:
         return round_money(Decimal(cleaned))
-    except InvalidOperation:
+    except InvalidOperation:  # more digits than Decimal's 28
         raise ValueError(f"{text!r} is not an amount") from None
 
 

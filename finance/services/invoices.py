@@ -7,7 +7,8 @@ change to what is owed is a ledger entry.
   paid, the treasurer first books the refund (or writes off the rest) instead.
 - A write-off books the open balance of an open or partly paid invoice as lost.
 - A manual payment may be more than the balance: the money did arrive, and the page shows the
-  surplus so the treasurer can refund it. Zero and negative amounts are refused.
+  surplus so the treasurer can refund it. The treasurer's form first asks to confirm such an
+  amount (a typing error, or a payment booked twice). Zero and negative amounts are refused.
 - Neither credit nor write-off is possible while the invoice waits in a direct-debit batch.
 """
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
-from coop.lib.money import ZERO, round_money
+from coop.lib.money import ZERO, format_money, round_money
 
 from ..models import CollectionItem, Invoice, InvoiceLine, LedgerEntry
 from . import FinanceError
@@ -30,6 +31,21 @@ from .ledger import invoice_balance, invoice_lock, invoice_number_next, ledger_b
 from .receipts import receipt_queue
 
 MAX_PAYMENT = Decimal("99999.99")
+
+
+class OverpaymentNotConfirmed(FinanceError):
+    """The amount is more than is still open, and the treasurer has not confirmed it yet."""
+
+    def __init__(self, *, open_balance: Decimal, surplus: Decimal):
+        self.open_balance = open_balance
+        self.surplus = surplus
+        super().__init__(
+            _(
+                "Dit bedrag is meer dan er nog openstaat (%(open)s): er zou %(surplus)s te veel "
+                "betaald zijn. Klopt het bedrag? Vink dan hieronder aan dat u het toch wilt boeken."
+            )
+            % {"open": format_money(open_balance), "surplus": format_money(surplus)}
+        )
 
 
 def _check_not_in_collection(invoice: Invoice) -> None:
@@ -160,8 +176,12 @@ def payment_record_manual(
     booked_on: dt.date,
     note: str = "",
     by: User | None = None,
+    allow_overpayment: bool = True,
 ) -> LedgerEntry:
-    """Book money that came in outside the portal and the bank import (cash, a late transfer)."""
+    """Book money that came in outside the portal and the bank import (cash, a late transfer).
+
+    With `allow_overpayment=False` an amount above the open balance raises
+    OverpaymentNotConfirmed; the balance is read under the invoice's lock."""
     if isinstance(amount, float):
         raise TypeError("amount must be Decimal")
     if amount is None:
@@ -184,6 +204,10 @@ def payment_record_manual(
             _("Factuur %(number)s is gecrediteerd; er hoeft niets betaald te worden.")
             % {"number": locked.number}
         )
+    if not allow_overpayment:
+        open_balance = max(invoice_balance(locked), ZERO)
+        if amount > open_balance:
+            raise OverpaymentNotConfirmed(open_balance=open_balance, surplus=amount - open_balance)
     entry, _created = ledger_book(
         invoice=locked,
         kind=LedgerEntry.Kind.PAYMENT,

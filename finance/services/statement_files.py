@@ -6,6 +6,13 @@
   30,000-line statement stays small in memory.
 - A file cut short, in another format, or whose balances do not add up (opening balance plus the
   booked entries must give the closing balance) raises FinanceError.
+- Limits, checked before the expensive part: at most MAX_FILE_BYTES (a year of a big
+  cooperative's statements, 30,000 lines, is about 11 MB of CAMT.053), MAX_LINES lines and
+  MAX_STATEMENTS statements. Entries and statements are counted with a quick scan first, and the
+  lines again while reading (a batch entry may hold many lines). An entry is held in memory
+  whole while it is read, and lxml needs about 130 bytes per element: a CAMT file must have at
+  least MIN_BYTES_PER_ELEMENT bytes per element (real ones have 20 to 30), so a file of tiny
+  empty elements cannot make one entry take a gigabyte.
 - Every line gets an `entry_key` that is the same in every file it appears in: the account plus
   the bank's AcctSvcrRef of the entry (and of the transaction inside a batch entry); without those
   a hash of account, date, amount and references, numbered among identical lines of the file.
@@ -18,21 +25,25 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
 import mt940
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from lxml import etree
 
-from coop.lib.money import ZERO, format_money, round_money
+from coop.lib.money import ZERO, format_money, parse_money, round_money
 
 from ..models import BankStatement
 from . import FinanceError
 
-MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_LINES = 50_000
+MAX_STATEMENTS = 1_000  # almost three years of daily statements
+MIN_BYTES_PER_ELEMENT = 12
 CAMT053_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053."
 
 
@@ -56,6 +67,7 @@ class ParsedStatement:
     format: str
     statement_id: str = ""
     account_iban: str = ""
+    accounts: list[str] = field(default_factory=list)  # each statement's account, as written
     lines: list[StatementLine] = field(default_factory=list)
     not_booked: int = 0  # pending or information-only entries, left for a later statement
 
@@ -71,9 +83,10 @@ def _hashed_key(account: str, parts: list[str], seen: Counter) -> str:
 
 
 def _amount(text: str | None) -> Decimal:
+    # parse_money, not Decimal(): that also reads 'NaN', which no comparison survives.
     try:
-        return round_money(Decimal((text or "").strip()))
-    except InvalidOperation:
+        return parse_money(text or "")
+    except ValueError:
         raise FinanceError(
             _("Een bedrag in het bestand is onleesbaar: %(v)s") % {"v": text}
         ) from None
@@ -86,6 +99,59 @@ def _date(text: str | None) -> dt.date:
         raise FinanceError(
             _("Een datum in het bestand is onleesbaar: %(v)s") % {"v": text}
         ) from None
+
+
+def too_large_error() -> FinanceError:
+    return FinanceError(
+        _(
+            "Dit bestand is te groot (meer dan %(mb)s MB). Download bij de bank een afschrift "
+            "over een kortere periode."
+        )
+        % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
+    )
+
+
+def _too_many_lines() -> FinanceError:
+    return FinanceError(
+        _(
+            "Dit afschrift heeft meer dan %(max)s regels. Download bij de bank een afschrift "
+            "over een kortere periode."
+        )
+        % {"max": number_format(MAX_LINES, force_grouping=True)}
+    )
+
+
+def _count_up_to(pattern: re.Pattern, content: bytes, limit: int) -> int:
+    """How often `pattern` occurs, counting no further than limit + 1."""
+    count = 0
+    for count, _match in enumerate(pattern.finditer(content), 1):
+        if count > limit:
+            break
+    return count
+
+
+def _check_counts(content: bytes, entry: re.Pattern, statement: re.Pattern) -> None:
+    if _count_up_to(entry, content, MAX_LINES) > MAX_LINES:
+        raise _too_many_lines()
+    if _count_up_to(statement, content, MAX_STATEMENTS) > MAX_STATEMENTS:
+        raise FinanceError(
+            _(
+                "Dit bestand bevat meer dan %(max)s afschriften. Download bij de bank een "
+                "afschrift over een kortere periode."
+            )
+            % {"max": number_format(MAX_STATEMENTS, force_grouping=True)}
+        )
+
+
+def _check_camt_density(content: bytes) -> None:
+    elements = content.count(b"<") - content.count(b"</")
+    if elements * MIN_BYTES_PER_ELEMENT > len(content):
+        raise FinanceError(
+            _(
+                "Dit bestand bevat veel meer XML-elementen dan een bankafschrift kan hebben. Uit "
+                "veiligheid lezen wij het niet in. Download het afschrift opnieuw bij de bank."
+            )
+        )
 
 
 def statement_detect_format(content: bytes) -> str:
@@ -107,6 +173,10 @@ def statement_detect_format(content: bytes) -> str:
 
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+_CAMT_ENTRY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Ntry[\s>]")
+_CAMT_STATEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Stmt[\s>]")
+_MT940_ENTRY = re.compile(rb"^:61:", re.M)
+_MT940_STATEMENT = re.compile(rb"^:20:", re.M)
 _CAMT_REFUSED = gettext_lazy(
     "Dit bestand bevat XML-onderdelen die een bankafschrift nooit heeft (een DTD of entiteiten). "
     "Uit veiligheid lezen wij het niet in. Download het afschrift opnieuw bij de bank."
@@ -243,11 +313,14 @@ class _Camt:
                 element.clear()
             elif name == "Ntry" and parent_name == "Stmt":
                 booked_sum += self.entry(element, account, ns_len, q)
+                if len(self.result.lines) + self.result.not_booked > MAX_LINES:
+                    raise _too_many_lines()
                 element.clear()
                 while element.getprevious() is not None:
                     del parent[0]
             elif name == "Stmt":
                 self._check_balances(balances, booked_sum)
+                self.result.accounts.append(account)
                 element.clear()
         if not statements:
             raise FinanceError(_("Er staat geen afschrift in dit bestand."))
@@ -418,7 +491,9 @@ def _mt940_parse(content: bytes) -> ParsedStatement:
                     "Download het opnieuw bij de bank."
                 )
             )
-        account = str(data.get("account_identification", "")).split("/")[0].replace(" ", "")
+        identification = str(data.get("account_identification", ""))
+        result.accounts.append(identification)
+        account = identification.split("/")[0].replace(" ", "")
         result.account_iban = result.account_iban or account[:34]
         result.statement_id = (
             result.statement_id or str(data.get("transaction_reference", ""))[:100]
@@ -470,13 +545,16 @@ def _mt940_parse(content: bytes) -> ParsedStatement:
 
 def statement_parse(content: bytes) -> ParsedStatement:
     """Read a whole statement file, or raise FinanceError; books nothing."""
-    if not content or not content.strip():
+    if not content or content.isspace():
         raise FinanceError(_("Het bestand is leeg."))
     if len(content) > MAX_FILE_BYTES:
-        raise FinanceError(_("Dit bestand is te groot (meer dan 100 MB)."))
+        raise too_large_error()
     if statement_detect_format(content) == BankStatement.Format.CAMT053:
+        _check_camt_density(content)
+        _check_counts(content, _CAMT_ENTRY, _CAMT_STATEMENT)
         parsed = _Camt(content).parse()
     else:
+        _check_counts(content, _MT940_ENTRY, _MT940_STATEMENT)
         parsed = _mt940_parse(content)
     keys = Counter(line.entry_key for line in parsed.lines)
     for line in parsed.lines:

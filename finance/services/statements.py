@@ -6,6 +6,10 @@ Rules, in one place:
   statement_files.py (safely: no DTD, no entities). Anything else, a file cut short, or a
   statement whose balances do not add up is refused with a clear message and nothing is booked:
   a file is read completely before anything is booked, and booked in one transaction.
+- Our account only: every statement in the file must be of the cooperative's own account
+  (SEPA_CREDITOR_IBAN); another account's lines would otherwise be matched to our invoices.
+- Reading happens before the transaction opens: parsing a large file never holds the database's
+  write lock (on SQLite other users' logins would fail with "database is locked").
 - Once: the same file (by SHA-256) is imported once. Every line has an `entry_key` that is unique
   in the database, so overlapping statements book each line once. Imports run one at a time (an
   advisory lock on PostgreSQL); the unique constraints are the backstop.
@@ -33,6 +37,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -59,7 +64,7 @@ from .contact import creditor_context, household_contact, invoice_pay_url
 from .ledger import Booking, bulk_work_begin, chunks, ledger_book, ledger_book_many
 from .mandates import mandate_revoke
 from .receipts import receipt_queue
-from .statement_files import StatementLine, statement_parse
+from .statement_files import ParsedStatement, StatementLine, statement_parse
 
 _IMPORT_LOCK_KEY = 735_053_940  # pg_advisory_xact_lock key: one statement import at a time
 _INVOICE_NUMBER = re.compile(r"(?<![0-9])(20[0-9]{2})\s*[-/.]?\s*([0-9]{6})(?![0-9])")
@@ -149,12 +154,66 @@ def _lock_imports() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_KEY])
 
 
-@transaction.atomic
+def _iban_grouped(iban: str) -> str:
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def account_is_own(identification: str, own_iban: str) -> bool:
+    """Whether a statement's account identification names our IBAN, as banks write it:
+    'NL91ABNA0417164300', 'NL91 ABNA 0417 1643 00', 'NL91ABNA0417164300EUR' (MT940, with the
+    currency) or 'ABNANL2A/NL91ABNA0417164300' (with the BIC)."""
+    own = re.sub(r"\s", "", own_iban or "").upper()
+    if not own:
+        return False
+    for part in re.sub(r"\s", "", identification or "").upper().split("/"):
+        if part == own or (part.startswith(own) and re.fullmatch(r"[A-Z]{3}", part[len(own) :])):
+            return True
+    return False
+
+
+def statement_read(content: bytes) -> ParsedStatement:
+    """Read a whole statement file and check it is of our own account; raises FinanceError.
+
+    Call it outside any transaction: see the module docstring."""
+    parsed = statement_parse(content)
+    own = settings.SEPA_CREDITOR_IBAN
+    for account in parsed.accounts:
+        if account_is_own(account, own):
+            continue
+        if not account.strip():
+            raise FinanceError(
+                _(
+                    "In dit afschrift staat niet van welke rekening het is. Er is niets "
+                    "ingelezen. Download het afschrift opnieuw bij de bank."
+                )
+            )
+        raise FinanceError(
+            _(
+                "Dit afschrift is van rekening %(account)s, niet van de rekening van de "
+                "coöperatie (%(own)s). Er is niets ingelezen."
+            )
+            % {
+                "account": account.strip()[:40],
+                "own": _iban_grouped(re.sub(r"\s", "", own).upper()),
+            }
+        )
+    return parsed
+
+
 def statement_import(*, file_name: str, content: bytes, by: User | None) -> ImportResult:
     """Read, match and book a statement file, all or nothing. See the module docstring.
 
+    The file is read and checked first, outside the transaction; then matched and booked in one.
     Members whose debit came back are told by a task queued when the import commits."""
-    parsed = statement_parse(content)
+    parsed = statement_read(content)
+    return statement_book(file_name=file_name, content=content, parsed=parsed, by=by)
+
+
+@transaction.atomic
+def statement_book(
+    *, file_name: str, content: bytes, parsed: ParsedStatement, by: User | None
+) -> ImportResult:
+    """Match and book a statement that statement_read has read and checked."""
     bulk_work_begin()
     file_hash = hashlib.sha256(content).hexdigest()
     _lock_imports()

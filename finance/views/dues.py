@@ -10,10 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
 from coop.lib.money import ZERO, format_money
 from members.models import Household, Member
 
@@ -39,7 +41,12 @@ from ..services.dues import (
     scheme_create,
     scheme_update,
 )
-from ..services.invoices import invoice_credit, invoice_write_off, payment_record_manual
+from ..services.invoices import (
+    OverpaymentNotConfirmed,
+    invoice_credit,
+    invoice_write_off,
+    payment_record_manual,
+)
 
 PAGE_SIZE = 50
 PREVIEW_ROWS = 100
@@ -70,6 +77,7 @@ def scheme_list(request):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def scheme_create_view(request):
     form = SchemeForm(request.POST or None)
@@ -119,6 +127,7 @@ def scheme_edit(request, pk: int):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def dues_run(request, year: int):
     scheme = ContributionScheme.objects.filter(year=year).first()
@@ -196,12 +205,14 @@ def invoice_list(request):
 
 
 @role_required(Role.TREASURER)
+@never_cache
 def invoice_export(request, fmt: str):
     _form, filters = _invoice_filters(request)
     return invoices_export(selectors.invoice_search(filters), fmt)
 
 
 @role_required(Role.TREASURER)
+@never_cache
 def ledger_export_view(request, fmt: str):
     _form, filters = _invoice_filters(request)
     return ledger_export(selectors.ledger_entries_for(selectors.invoice_search(filters)), fmt)
@@ -236,6 +247,7 @@ def _pdf_response(invoice: Invoice) -> HttpResponse:
 
 
 @role_required(Role.TREASURER)
+@never_cache
 def invoice_pdf_view(request, pk: int):
     return _pdf_response(get_object_or_404(Invoice, pk=pk))
 
@@ -270,6 +282,7 @@ def _invoice_action(request, pk: int, *, action: str):
                     booked_on=data["booked_on"],
                     note=data["note"],
                     by=request.user,
+                    allow_overpayment=data["confirm_overpayment"],
                 )
                 messages.success(
                     request,
@@ -283,6 +296,9 @@ def _invoice_action(request, pk: int, *, action: str):
                         _("Er is %(amount)s te veel betaald. Betaal dat terug of verreken het.")
                         % {"amount": format_money(-balance)},
                     )
+        except OverpaymentNotConfirmed as exc:
+            form.ask_overpayment_confirmation()
+            form.add_error(None, str(exc))
         except FinanceError as exc:
             form.add_error(None, str(exc))
         else:
@@ -319,18 +335,21 @@ def _invoice_action(request, pk: int, *, action: str):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def invoice_credit_view(request, pk: int):
     return _invoice_action(request, pk, action="credit")
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def invoice_write_off_view(request, pk: int):
     return _invoice_action(request, pk, action="write_off")
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def invoice_payment_view(request, pk: int):
     return _invoice_action(request, pk, action="payment")
@@ -479,6 +498,7 @@ def my_invoices(request):
 
 
 @role_required(Role.MEMBER)
+@never_cache
 def my_invoice_pdf(request, pk: int):
     return _pdf_response(selectors.invoice_for_user(request.user, pk))
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
 from coop.lib.money import format_money
 
 from .. import selectors
@@ -37,6 +38,7 @@ def overpaid_list(request):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def invoice_overpaid(request, pk: int):
     invoice = selectors.invoice_for_treasurer(pk)

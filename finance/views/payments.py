@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -20,7 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from coop.accounts.access import public, role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
 from coop.lib.money import format_money
+from coop.lib.numbers import parse_id
 
 from .. import selectors
 from ..models import DemoPayment, Payment
@@ -54,8 +57,11 @@ def _payable(invoice) -> bool:
 # The member ------------------------------------------------------------------------------------
 
 
+# The POST answers with a redirect to the provider's checkout, which may redirect on to the bank;
+# Chromium holds each of those hops to this page's form-action. Only this page allows them.
 @role_required(Role.MEMBER)
 @require_http_methods(["GET", "POST"])
+@csp_update({"form-action": ["https:"]})
 def invoice_pay(request, pk: int):
     invoice = selectors.invoice_for_user(request.user, pk)
     if request.method == "POST":
@@ -94,8 +100,8 @@ OUTCOMES = {
 def payment_return(request, pk: int):
     invoice = selectors.invoice_for_user(request.user, pk)
     payments = Payment.objects.filter(invoice=invoice).order_by("-created_at", "-pk")
-    wanted = request.GET.get("betaling", "")
-    payment = payments.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+    wanted = parse_id(request.GET.get("betaling", ""))
+    payment = payments.filter(pk=wanted).first() if wanted is not None else None
     payment = payment or payments.first()
     if payment is None:
         return redirect("finance:my_invoices")
@@ -191,6 +197,7 @@ def payment_list_view(request):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_POST
 def payment_refund_view(request, pk: int):
     payment = get_object_or_404(Payment, pk=pk)

@@ -10,10 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
 from members.selectors import own_member
 
 from .. import sepa_selectors as selectors
@@ -59,6 +61,7 @@ def mandate_list(request):
 
 
 @role_required(*MANDATE_ROLES)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def mandate_record_paper_view(request):
     form = PaperMandateForm(request.POST or None, initial={"signed_on": timezone.localdate()})
@@ -122,6 +125,7 @@ def _own_member(request):
 
 
 @role_required(Role.MEMBER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def my_mandate(request):
     member = _own_member(request)
@@ -197,6 +201,7 @@ def my_mandate_revoke(request):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def batch_list(request):
     earliest = collection_date_earliest()
@@ -248,6 +253,7 @@ def batch_detail(request, pk: int):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_POST
 def batch_export_view(request, pk: int):
     batch = selectors.batch_get(pk)
@@ -267,6 +273,7 @@ def batch_export_view(request, pk: int):
 
 
 @role_required(Role.TREASURER)
+@never_cache
 def batch_download(request, pk: int):
     batch = selectors.batch_get(pk, with_xml=True)
     if batch.status == CollectionBatch.Status.DRAFT or not batch.xml:
@@ -276,11 +283,11 @@ def batch_download(request, pk: int):
     )
     filename = f"incasso-{batch.collection_date:%Y-%m-%d}-{batch.message_id}.xml"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
     return response
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_POST
 def batch_collected_view(request, pk: int):
     batch = selectors.batch_get(pk)

@@ -14,13 +14,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
 
 from .. import sepa_selectors as selectors
 from ..models import BankTransaction, FinanceSettings
 from ..sepa_forms import IgnoreForm, ReminderSettingsForm, ResolveForm, StatementUploadForm
 from ..services import FinanceError
 from ..services.reminders import reminder_settings_update
-from ..services.statements import statement_import, transaction_ignore, transaction_resolve
+from ..services.statements import (
+    statement_book,
+    statement_read,
+    transaction_ignore,
+    transaction_resolve,
+)
 
 PAGE_SIZE = 50
 
@@ -42,38 +48,57 @@ def statement_import_view(request):
     form = StatementUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        content = upload.read()
         try:
-            result = statement_import(file_name=upload.name, content=upload.read(), by=request.user)
+            # Read before once_per_form opens its transaction: a large file must not hold the
+            # database's write lock while it is parsed.
+            parsed = statement_read(content)
         except FinanceError as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(
-                request,
-                _(
-                    "Het afschrift is ingelezen: %(debits)s incasso's, %(transfers)s "
-                    "overboekingen en %(returns)s stornering(en) gekoppeld; %(unmatched)s "
-                    "regel(s) wachten op u."
-                )
-                % {
-                    "debits": result.debits,
-                    "transfers": result.transfers,
-                    "returns": result.returns,
-                    "unmatched": result.unmatched,
-                },
+            return _statement_book_view(
+                request, form=form, file_name=upload.name, content=content, parsed=parsed
             )
-            if result.already_imported:
-                messages.info(
-                    request,
-                    ngettext(
-                        "%(count)s regel stond al op een eerder afschrift "
-                        "en is niet opnieuw geboekt.",
-                        "%(count)s regels stonden al op een eerder afschrift "
-                        "en zijn niet opnieuw geboekt.",
-                        result.already_imported,
-                    )
-                    % {"count": result.already_imported},
-                )
-            return redirect("finance:statement_detail", pk=result.statement.pk)
+    return _statement_import_page(request, form)
+
+
+@once_per_form
+def _statement_book_view(request, *, form, file_name, content, parsed):
+    try:
+        result = statement_book(
+            file_name=file_name, content=content, parsed=parsed, by=request.user
+        )
+    except FinanceError as exc:
+        form.add_error("file", str(exc))
+        return _statement_import_page(request, form)
+    messages.success(
+        request,
+        _(
+            "Het afschrift is ingelezen: %(debits)s incasso's, %(transfers)s "
+            "overboekingen en %(returns)s stornering(en) gekoppeld; %(unmatched)s "
+            "regel(s) wachten op u."
+        )
+        % {
+            "debits": result.debits,
+            "transfers": result.transfers,
+            "returns": result.returns,
+            "unmatched": result.unmatched,
+        },
+    )
+    if result.already_imported:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s regel stond al op een eerder afschrift en is niet opnieuw geboekt.",
+                "%(count)s regels stonden al op een eerder afschrift en zijn niet opnieuw geboekt.",
+                result.already_imported,
+            )
+            % {"count": result.already_imported},
+        )
+    return redirect("finance:statement_detail", pk=result.statement.pk)
+
+
+def _statement_import_page(request, form):
     context = _page(request, selectors.statement_list(), size=20)
     context.update({"form": form, "unmatched_count": selectors.unmatched_transactions().count()})
     return render(request, "finance/statement_import.html", context)
@@ -116,6 +141,7 @@ def unmatched_list(request):
 
 
 @role_required(Role.TREASURER)
+@once_per_form
 @require_POST
 def transaction_resolve_view(request, pk: int):
     line = selectors.transaction_get(pk)

@@ -15,8 +15,11 @@ from .errors import MemberImportAlreadyDone, MemberImportError, MemberImportRowE
 from .reading import MAX_ROWS, parse_member_file
 from .services import (
     MAX_FILE_BYTES,
+    CheckedFile,
     ImportPlan,
     member_import_confirm,
+    member_import_read,
+    member_import_store,
     member_import_upload,
     plan_import,
 )
@@ -25,6 +28,7 @@ __all__ = [
     "COLUMNS",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
+    "CheckedFile",
     "ImportPlan",
     "MemberImportAlreadyDone",
     "MemberImportError",
@@ -33,6 +37,8 @@ __all__ = [
     "example_csv",
     "expected_headers",
     "member_import_confirm",
+    "member_import_read",
+    "member_import_store",
     "member_import_upload",
     "parse_member_file",
     "plan_import",

@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coop.lib.numbers import INTEGER_MAX, parse_int
 from coop.lib.postcode import InvalidPostcode, normalise_postcode
 
 from ..models import Member
@@ -34,7 +35,7 @@ LOOKUP_CHUNK = 5000
 # The shapes of DATE_FORMATS, to tell "31-02-1950" (no such day) from a date in another format.
 _DATE_SHAPE = re.compile(r"^(?:\d{1,2}([-/])\d{1,2}\1\d{4}|\d{4}-\d{1,2}-\d{1,2})$")
 _ISO_MIDNIGHT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})[ T]00:00(?::00(?:\.0+)?)?$")
-_HOUSE_NUMBER = re.compile(r"^(\d{1,6})(?:\s*[-/]?\s*([A-Za-z0-9][A-Za-z0-9 ]*))?$")
+_HOUSE_NUMBER = re.compile(r"^(\d{1,6})(?:\s*[-/]?\s*([A-Za-z0-9][A-Za-z0-9 ]*))?$", re.ASCII)
 
 
 class _Invalid(ValueError):
@@ -108,9 +109,10 @@ def _member_number(value: Any) -> int | None:
     text = _text(value)
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 2_147_483_647:
+    number = parse_int(text, minimum=1, maximum=INTEGER_MAX)
+    if number is None:
         raise _Invalid(_("Een lidnummer bestaat alleen uit cijfers, zoals 1024."))
-    return int(text)
+    return number
 
 
 _MAX_LENGTH = {

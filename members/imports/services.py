@@ -196,8 +196,23 @@ def plan_import(rows: list[dict[str, Any]]) -> ImportPlan:
 # Services -------------------------------------------------------------------------------------
 
 
+@dataclass
+class CheckedFile:
+    file_name: str
+    columns: dict[str, list[str]]
+    rows: list[dict[str, Any]]
+
+
 def member_import_upload(*, file: Any, by: User) -> MemberImport:
     """Read and check an uploaded file; keep it for the preview only when every row is right."""
+    return member_import_store(checked=member_import_read(file=file), by=by)
+
+
+def member_import_read(*, file: Any) -> CheckedFile:
+    """Read and check an uploaded file; raises MemberImportError (MemberImportRowErrors for rows).
+
+    It only reads, so call it outside a transaction: a large file then never holds the
+    database's write lock (on SQLite other users could not log in meanwhile)."""
     name = str(getattr(file, "name", "") or "")
     size = getattr(file, "size", None)
     if size is not None and size > MAX_FILE_BYTES:
@@ -215,11 +230,17 @@ def member_import_upload(*, file: Any, by: User) -> MemberImport:
     rows, errors = check_member_file(parsed, excel=data.startswith(b"PK"))
     if errors:
         raise MemberImportRowErrors(errors)
-    return _member_import_store(
+    return CheckedFile(
         file_name=name.rsplit("/", 1)[-1][:255] or "ledenlijst",
         columns={key: [c.label, c.letter] for key, c in parsed.columns.items()},
         rows=rows,
-        by=by,
+    )
+
+
+def member_import_store(*, checked: CheckedFile, by: User) -> MemberImport:
+    """Keep a file member_import_read has checked, for the preview."""
+    return _member_import_store(
+        file_name=checked.file_name, columns=checked.columns, rows=checked.rows, by=by
     )
 
 

@@ -18,10 +18,13 @@ from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
+from coop.lib.numbers import parse_id
 
 from .. import selectors, services
 from ..exports import members_csv_response, members_xlsx_response
@@ -222,6 +225,7 @@ def member_list(request):
 
 
 @role_required(Role.COORDINATOR, Role.TREASURER)
+@never_cache
 def member_export_csv(request):
     """The filtered list (all pages) as CSV, streamed so memory stays flat."""
     _form, members = _filtered_members(request)
@@ -229,6 +233,7 @@ def member_export_csv(request):
 
 
 @role_required(Role.COORDINATOR, Role.TREASURER)
+@never_cache
 def member_export_xlsx(request):
     """The filtered list (all pages) as an Excel workbook."""
     _form, members = _filtered_members(request)
@@ -271,10 +276,10 @@ def _household_search(request, *, exclude: Household | None = None):
 
 
 def _household_from_query(request, *, exclude: Household | None = None) -> Household | None:
-    value = request.GET.get("huishouden", "")
-    if not value.isdigit() or (exclude is not None and int(value) == exclude.pk):
+    pk = parse_id(request.GET.get("huishouden", ""))
+    if pk is None or (exclude is not None and pk == exclude.pk):
         return None
-    return Household.objects.select_related("buurt").filter(pk=int(value)).first()
+    return Household.objects.select_related("buurt").filter(pk=pk).first()
 
 
 def _chosen_household(form: HouseholdPickForm) -> Household | None:
@@ -300,6 +305,7 @@ def _household_choice(
 
 
 @role_required(Role.COORDINATOR)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def member_create(request):
     """Register a resident, also one without e-mail, at a known address or a new one."""
@@ -454,6 +460,7 @@ def member_edit(request, pk: int):
 
 
 @role_required(Role.COORDINATOR)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def member_status(request, pk: int):
     """One step in the lifecycle; activating queues the welcome message (e-mail or letter)."""
@@ -492,6 +499,7 @@ def member_status(request, pk: int):
 
 
 @role_required(Role.COORDINATOR)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def member_move(request, pk: int):
     """The member moves to a known household or to a new address; number and history stay."""
@@ -603,6 +611,7 @@ def household_edit(request, pk: int):
 
 
 @role_required(Role.COORDINATOR)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def buurt_list(request):
     """The buurten with their postcodes and counts, in a fixed number of queries."""
@@ -634,6 +643,7 @@ def buurt_list(request):
 
 
 @role_required(Role.COORDINATOR)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def buurt_detail(request, pk: int):
     buurt = get_object_or_404(Buurt, pk=pk)

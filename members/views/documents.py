@@ -5,14 +5,15 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
 from coop.core.services import outbox_mark_printed
+from coop.lib.numbers import WholeNumberField, parse_id
 
 from .. import documents as paper
 from ..models import Buurt
@@ -23,13 +24,12 @@ def _pdf_response(pdf: bytes, filename: str, *, download: bool = False) -> HttpR
     response = HttpResponse(pdf, content_type="application/pdf")
     disposition = "attachment" if download else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    # Personal data: never kept by a shared cache or the browser's history cache.
-    patch_cache_control(response, private=True, no_store=True)
     return response
 
 
 @role_required(Role.COORDINATOR)
 @require_GET
+@never_cache
 def member_welcome_letter(request, pk: int):
     member = member_for_user(request.user, pk)
     filename = f"welkomstbrief-{member.number}.pdf"
@@ -38,6 +38,7 @@ def member_welcome_letter(request, pk: int):
 
 @role_required(Role.COORDINATOR)
 @require_GET
+@never_cache
 def buurt_member_list_pdf(request, pk: int):
     buurt = get_object_or_404(Buurt, pk=pk)
     filename = f"ledenlijst-{buurt.pk}-{timezone.localdate().isoformat()}.pdf"
@@ -47,7 +48,7 @@ def buurt_member_list_pdf(request, pk: int):
 class LettersPrintedForm(forms.Form):
     """Marks printed the pending letters up to the newest one the coordinator saw."""
 
-    up_to = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    up_to = WholeNumberField(min_value=1, max_value=None, widget=forms.HiddenInput)
 
 
 @role_required(Role.COORDINATOR)
@@ -86,12 +87,13 @@ def letter_list(request):
 
 @role_required(Role.COORDINATOR)
 @require_GET
+@never_cache
 def letter_print(request):
     """One PDF with a page per letter: `?tot=<id>` the pending ones, `?id=<id>` a reprint."""
-    try:
-        ids = [int(value) for value in request.GET.getlist("id")]
-        up_to = int(request.GET["tot"]) if request.GET.get("tot") else None
-    except ValueError:
+    ids = [parse_id(value) for value in request.GET.getlist("id")]
+    tot = request.GET.get("tot", "")
+    up_to = parse_id(tot) if tot else None
+    if None in ids or (tot and up_to is None):
         letters = []
     else:
         letters = paper.letters_for_print(ids=ids or None, up_to_id=up_to)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
+from coop.core.form_tokens import once_per_form
 
 from ..imports import (
     COLUMNS,
@@ -18,7 +19,8 @@ from ..imports import (
     MemberImportRowErrors,
     example_csv,
     member_import_confirm,
-    member_import_upload,
+    member_import_read,
+    member_import_store,
     plan_import,
 )
 from ..models import MemberImport
@@ -74,14 +76,22 @@ def member_import(request):
     context: dict = {"form": form, "columns": COLUMNS}
     if request.method == "POST" and form.is_valid():
         try:
-            uploaded = member_import_upload(file=form.cleaned_data["file"], by=request.user)
+            # Read and check before once_per_form opens its transaction: a large file must not
+            # hold the database's write lock while it is read.
+            checked = member_import_read(file=form.cleaned_data["file"])
         except MemberImportRowErrors as exc:
             context.update(_errors_context(exc))
         except MemberImportError as exc:
             context["file_error"] = exc
         else:
-            return redirect("members:member_import_preview", token=uploaded.token)
+            return _member_import_keep(request, checked=checked)
     return render(request, "members/member_import.html", context)
+
+
+@once_per_form
+def _member_import_keep(request, *, checked):
+    uploaded = member_import_store(checked=checked, by=request.user)
+    return redirect("members:member_import_preview", token=uploaded.token)
 
 
 @role_required(Role.COORDINATOR)

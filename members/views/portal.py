@@ -11,11 +11,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
 from coop.core import personal_data
+from coop.core.form_tokens import once_per_form
 
 from ..models import Member
 from ..portal_forms import HousemateForm, MoveForm, OwnDataForm
@@ -30,6 +32,7 @@ from ..services import (
     household_change_address,
     household_member_add,
     household_member_remove,
+    household_member_update,
     member_update,
 )
 
@@ -126,6 +129,7 @@ def portal_address(request):
 
 
 @role_required(Role.MEMBER)
+@once_per_form
 @require_http_methods(["GET", "POST"])
 def housemate_add(request):
     member = _own(request)
@@ -166,7 +170,7 @@ def housemate_edit(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            member_update(member=housemate, person=form.housemate(), by=request.user)
+            household_member_update(member=housemate, person=form.housemate(), by=request.user)
         except MembershipError as exc:
             form.add_error(None, str(exc))
         else:
@@ -211,6 +215,7 @@ def housemate_remove(request, pk: int):
 
 @role_required(Role.MEMBER)
 @require_http_methods(["GET"])
+@never_cache
 def data_export(request):
     member = _own(request)
     # Plain json on purpose: a section that hands back a date or a Decimal breaks the contract.
@@ -218,5 +223,4 @@ def data_export(request):
     response = HttpResponse(payload, content_type="application/json; charset=utf-8")
     filename = f"mijn-gegevens-lid-{member.number}-{timezone.localdate():%Y-%m-%d}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
     return response

@@ -41,30 +41,73 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(
-        base_url=live_server.url, locale="nl-NL", viewport={"width": 1280, "height": 900}
+# Every page reports what the Content-Security-Policy blocked, in two ways: Chromium's console
+# message and the securitypolicyviolation event (the init script runs outside the page's policy).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__coopCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${event.documentURI}` +
+      (event.sample ? `: ${event.sample}` : "")
+  );
+});
+"""
+
+
+def watch_csp(context, violations: list[str]) -> None:
+    """Adds every CSP violation in the context's pages to `violations`."""
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.on("console", on_console)
+    context.expose_binding(
+        "__coopCspViolation", lambda _source, text: violations.append(f"event: {text}")
     )
+    context.add_init_script(CSP_LISTENER)
+
+
+def assert_no_csp_violations(violations: list[str]) -> None:
+    assert violations == [], "The Content-Security-Policy blocked something:\n" + "\n".join(
+        violations
+    )
+
+
+@pytest.fixture
+def csp_violations():
+    """What the policy blocked in the test's pages; any left at the end fails the test."""
+    violations: list[str] = []
+    yield violations
+    assert_no_csp_violations(violations)
+
+
+def _new_page(browser, live_server, violations: list[str], **options):
+    context = browser.new_context(base_url=live_server.url, locale="nl-NL", **options)
+    watch_csp(context, violations)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    return page
 
 
 @pytest.fixture
-def phone_page(browser, live_server):
-    context = browser.new_context(
-        base_url=live_server.url,
-        locale="nl-NL",
+def page(browser, live_server, csp_violations):
+    page = _new_page(browser, live_server, csp_violations, viewport={"width": 1280, "height": 900})
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server, csp_violations):
+    page = _new_page(
+        browser,
+        live_server,
+        csp_violations,
         viewport={"width": 375, "height": 740},
         is_mobile=True,
         has_touch=True,
     )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
     yield page
-    context.close()
+    page.context.close()
 
 
 def log_in(page, email: str, password: str = "wachtwoord-123") -> None:
