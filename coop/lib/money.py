@@ -29,8 +29,12 @@ def parse_money(text: str) -> Decimal:
         raise ValueError(f"{text!r} is not an amount") from None
 
 
-def format_money(value: Decimal, language: str = "nl") -> str:
-    """'€ 1.234,56' in Dutch, '€1,234.56' in English."""
+def format_money(value: Decimal, language: str | None = None) -> str:
+    """'€ 1.234,56' in Dutch, '€1,234.56' in English; by default in the active language."""
+    if language is None:
+        from django.utils.translation import get_language
+
+        language = get_language() or "nl"
     if isinstance(value, float):
         raise TypeError("Money must not be a float; use Decimal.")
     value = round_money(value)
