@@ -504,12 +504,14 @@ def test_the_body_cap_leaves_room_for_the_largest_upload(settings):
 
 
 @pytest.mark.django_db
-def test_a_request_body_over_the_cap_is_refused_unread(client, settings):
+@pytest.mark.parametrize("declared", ["cap+1", "99999999999999999999999999"])
+def test_a_request_body_over_the_cap_is_refused_unread(client, settings, declared):
+    length = settings.COOP_MAX_REQUEST_BYTES + 1 if declared == "cap+1" else declared
     response = client.generic(
         "POST",
         reverse("account_login"),
         CONTENT_TYPE="multipart/form-data; boundary=x",
-        CONTENT_LENGTH=str(settings.COOP_MAX_REQUEST_BYTES + 1),
+        CONTENT_LENGTH=str(length),
         **{"wsgi.input": _Unreadable()},
     )
     assert response.status_code == 413

@@ -14,12 +14,16 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from .numbers import BIGINT_MAX, is_ascii_digits, parse_int
+
 
 def _declared_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
+    """The length the request declares; a number of absurd size counts as too large."""
+    value = request.META.get("CONTENT_LENGTH") or "0"
+    length = parse_int(value, minimum=0)
+    if length is None and is_ascii_digits(value.strip()):
+        return BIGINT_MAX
+    return length or 0
 
 
 def _too_large(request, limit: int) -> HttpResponse:
