@@ -88,6 +88,7 @@ TEMPLATES = [
                 "coop.accounts.context_processors.roles",
                 "coop.core.context_processors.organisation",
                 "reports.context_processors.outbox",
+                "reports.context_processors.call_list",
             ],
         },
     },

@@ -7,5 +7,6 @@ class FinanceConfig(AppConfig):
     verbose_name = _("Contributie en betalingen")
 
     def ready(self):
-        # Imported for what they register: the SEPA settings check, finance's part of "my data".
-        from . import checks, personal_data  # noqa: F401
+        # Imported for what they register: the SEPA settings check, finance's part of "my data",
+        # the contribution panel on the coordinator's household and member pages.
+        from . import checks, panels, personal_data  # noqa: F401

@@ -21,15 +21,14 @@ import statistics
 import sys
 import time
 from decimal import Decimal
-from xml.sax.saxutils import escape
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from coop.core.models import OutboxMessage
 from coop.lib.bench import Operation, count_queries, peak_rss_mb
 
+from .camt_samples import camt_entry, camt_statement, camt_transaction
 from .models import CollectionBatch, CollectionItem, Invoice, Mandate
 from .services.sepa import batch_create, batch_export, is_business_day, prenotice_key
 
@@ -143,29 +142,6 @@ def export_once() -> int:
 # The statement --------------------------------------------------------------------------------
 
 
-def _ntry(
-    ref: str, amount: Decimal, indicator: str, day: dt.date, details: str = "", info: str = ""
-) -> str:
-    return (
-        f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd><Sts>BOOK</Sts>'
-        f"<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt><AcctSvcrRef>{ref}</AcctSvcrRef>"
-        + (f"<AddtlNtryInf>{escape(info)}</AddtlNtryInf>" if info else "")
-        + (f"<NtryDtls>{details}</NtryDtls>" if details else "")
-        + "</Ntry>"
-    )
-
-
-def _tx(e2e: str, amount: Decimal, name: str, iban: str, text: str, reason: str = "") -> str:
-    return (
-        f"<TxDtls><Refs><EndToEndId>{escape(e2e)}</EndToEndId></Refs>"
-        f'<AmtDtls><TxAmt><Amt Ccy="EUR">{amount}</Amt></TxAmt></AmtDtls>'
-        f"<RltdPties><Dbtr><Nm>{escape(name)}</Nm></Dbtr><DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct>"
-        f"</RltdPties><RmtInf><Ustrd>{escape(text)}</Ustrd></RmtInf>"
-        + (f"<RtrInf><Rsn><Cd>{reason}</Cd></Rsn></RtrInf>" if reason else "")
-        + "</TxDtls>"
-    )
-
-
 def camt_document(
     *,
     debits: list[CollectionItem],
@@ -181,7 +157,7 @@ def camt_document(
         chunk = debits[start : start + debits_per_entry]
         amount = sum((item.amount for item in chunk), Decimal("0.00"))
         details = "".join(
-            _tx(
+            camt_transaction(
                 item.end_to_end_id,
                 item.amount,
                 item.mandate.account_holder,
@@ -191,11 +167,11 @@ def camt_document(
             for item in chunk
         )
         n += 1
-        parts.append(_ntry(f"DD-{n}", amount, "CRDT", day, details))
+        parts.append(camt_entry(f"DD-{n}", amount, "CRDT", day, details))
         total += amount
     for item in returns:
         n += 1
-        details = _tx(
+        details = camt_transaction(
             item.end_to_end_id,
             item.amount,
             item.mandate.account_holder,
@@ -203,43 +179,33 @@ def camt_document(
             "Storno",
             "AM04",
         )
-        parts.append(_ntry(f"RT-{n}", item.amount, "DBIT", day, details))
+        parts.append(camt_entry(f"RT-{n}", item.amount, "DBIT", day, details))
         total -= item.amount
     for invoice in transfers:
         n += 1
-        details = _tx(
+        details = camt_transaction(
             "NOTPROVIDED",
             invoice.total,
             invoice.recipient_name,
             "NL20INGB0001234567",
             f"Contributie factuur {invoice.number}",
         )
-        parts.append(_ntry(f"TR-{n}", invoice.total, "CRDT", day, details))
+        parts.append(camt_entry(f"TR-{n}", invoice.total, "CRDT", day, details))
         total += invoice.total
     for i in range(unmatched):
         n += 1
         if i % 2:
-            parts.append(_ntry(f"KO-{n}", Decimal("0.35"), "DBIT", day, info="Kosten transactie"))
+            parts.append(
+                camt_entry(f"KO-{n}", Decimal("0.35"), "DBIT", day, info="Kosten transactie")
+            )
             total -= Decimal("0.35")
         else:
-            details = _tx(
+            details = camt_transaction(
                 "NOTPROVIDED", Decimal("12.00"), "Gever", "NL18RABO0123459876", f"Gift {i}"
             )
-            parts.append(_ntry(f"GI-{n}", Decimal("12.00"), "CRDT", day, details))
+            parts.append(camt_entry(f"GI-{n}", Decimal("12.00"), "CRDT", day, details))
             total += Decimal("12.00")
-    account = settings.SEPA_CREDITOR_IBAN.replace(" ", "")  # the import takes only our own
-    head = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
-        f"<GrpHdr><MsgId>BENCH-{day}</MsgId><CreDtTm>{day}T22:00:00</CreDtTm></GrpHdr>"
-        f"<Stmt><Id>BENCH-{day}</Id><CreDtTm>{day}T22:00:00</CreDtTm>"
-        f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
-        '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt>'
-        f"<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
-        f'<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{abs(total)}</Amt>'
-        f"<CdtDbtInd>{'CRDT' if total >= 0 else 'DBIT'}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
-    )
-    return (head + "".join(parts) + "</Stmt></BkToCstmrStmt></Document>").encode("utf-8")
+    return camt_statement(statement_id=f"BENCH-{day}", entries=parts, movement=total, day=day)
 
 
 def bench_statement() -> bytes:

@@ -75,6 +75,22 @@ class SchemeForm(forms.Form):
     description = forms.CharField(
         label=_("Omschrijving op de factuur"), max_length=140, initial="Contributie"
     )
+    minimum_invoice_amount = MoneyField(
+        label=_("Minimumbedrag per factuur"),
+        required=False,
+        initial=Decimal("0.00"),
+        help_text=_(
+            "Voor een huishouden dat minder dan dit bedrag zou betalen, bijvoorbeeld na een "
+            "inschrijving laat in het jaar. Laat 0,00 staan voor geen minimum."
+        ),
+    )
+    below_minimum = forms.ChoiceField(
+        label=_("Is het totaal van een huishouden lager dan het minimumbedrag?"),
+        choices=ContributionScheme.BelowMinimum.choices,
+        widget=forms.RadioSelect,
+        initial=ContributionScheme.BelowMinimum.SKIP,
+        required=False,
+    )
 
     def __init__(self, *args, scheme: ContributionScheme | None = None, **kwargs):
         if scheme is not None:
@@ -88,6 +104,8 @@ class SchemeForm(forms.Form):
                     "mid_year": scheme.mid_year,
                     "due_days": scheme.due_days,
                     "description": scheme.description,
+                    "minimum_invoice_amount": scheme.minimum_invoice_amount,
+                    "below_minimum": scheme.below_minimum,
                 },
             )
         super().__init__(*args, **kwargs)
@@ -96,6 +114,12 @@ class SchemeForm(forms.Form):
         else:
             self.fields["year"].initial = timezone.localdate().year + 1
             self.fields["mid_year"].initial = ContributionScheme.MidYear.FULL
+
+    def clean_minimum_invoice_amount(self):
+        return self.cleaned_data["minimum_invoice_amount"] or Decimal("0.00")
+
+    def clean_below_minimum(self):
+        return self.cleaned_data["below_minimum"] or ContributionScheme.BelowMinimum.SKIP
 
 
 class DuesRunForm(forms.Form):

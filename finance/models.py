@@ -32,6 +32,10 @@ class ContributionScheme(models.Model):
         NONE = "none", _("Niets dat jaar")
         PER_MONTH = "per_month", _("Naar rato, per resterende maand")
 
+    class BelowMinimum(models.TextChoices):
+        SKIP = "skip", _("Geen factuur sturen")
+        CHARGE = "charge", _("Het minimumbedrag rekenen")
+
     year = models.PositiveIntegerField(_("jaar"), unique=True)
     first_member_amount = models.DecimalField(_("eerste lid van een huishouden"), **MONEY)
     further_member_amount = models.DecimalField(_("elk volgend lid"), **MONEY)
@@ -48,6 +52,18 @@ class ContributionScheme(models.Model):
     description = models.CharField(
         _("omschrijving op de factuur"), max_length=140, default="Contributie"
     )
+    minimum_invoice_amount = models.DecimalField(
+        _("minimumbedrag per factuur"),
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text=_("0,00 is geen minimum."),
+    )
+    below_minimum = models.CharField(
+        _("als het totaal van een huishouden lager is"),
+        max_length=10,
+        choices=BelowMinimum.choices,
+        default=BelowMinimum.SKIP,
+    )
     locked_at = models.DateTimeField(_("vastgezet op"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,6 +77,10 @@ class ContributionScheme(models.Model):
                     first_member_amount__gte=0, further_member_amount__gte=0, reduced_amount__gte=0
                 ),
                 name="scheme_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_invoice_amount__gte=0),
+                name="scheme_minimum_not_negative",
             ),
             models.CheckConstraint(
                 condition=Q(year__gte=2000, year__lte=2100), name="scheme_year_sane"
@@ -514,6 +534,49 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} → {self.account_holder}"
+
+
+class CallNote(models.Model):
+    """What came of a call about an invoice on the call list, noted by whoever rang.
+
+    Notes are added, never changed; the newest decides where the invoice stands on the list
+    (finance/services/calls.py). `follow_up_on` is set when someone promised to pay: until that
+    day the invoice waits under the agreements instead of among the people still to call.
+    """
+
+    class Outcome(models.TextChoices):
+        WILL_PAY = "will_pay", _("Gesproken: gaat betalen")
+        PAYMENT_PLAN = "payment_plan", _("Gesproken: wil in delen betalen")
+        CANNOT_PAY = "cannot_pay", _("Gesproken: kan niet betalen")
+        NOT_REACHED = "not_reached", _("Niet bereikt")
+        WRONG_NUMBER = "wrong_number", _("Verkeerd nummer")
+        OTHER = "other", _("Anders")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="call_notes")
+    called_at = models.DateTimeField(_("gebeld op"))
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(_("uitkomst"), max_length=20, choices=Outcome.choices)
+    note = models.TextField(_("notitie"), blank=True)
+    promised_on = models.DateField(_("betaalt uiterlijk op"), null=True, blank=True)
+    follow_up_on = models.DateField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("belnotitie")
+        verbose_name_plural = _("belnotities")
+        ordering = ["-called_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(promised_on__isnull=True, follow_up_on__isnull=True)
+                | Q(outcome__in=["will_pay", "payment_plan"], follow_up_on__isnull=False),
+                name="call_note_date_only_for_a_promise",
+            ),
+        ]
+        indexes = [models.Index(fields=["invoice", "-called_at"], name="call_note_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.outcome}"
 
 
 class FinanceSettings(models.Model):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -15,7 +17,14 @@ from coop.lib.money import ZERO
 from members.models import Household
 from members.selectors import own_member
 
-from .models import Invoice, LedgerEntry, Refund
+from .models import (
+    CollectionBatch,
+    CollectionItem,
+    ContributionScheme,
+    Invoice,
+    LedgerEntry,
+    Refund,
+)
 
 OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID)
 # Money that actually moved: payments minus reversals and refunds, and a surplus moved from one
@@ -209,6 +218,71 @@ def household_dues_status(
     return {pk: found.get(pk, DuesStatus(pk, "none")) for pk in ids}
 
 
+@dataclass(frozen=True)
+class DuesOfYear:
+    """A household's contribution invoice of one year as coordinators may see it: whether it is
+    paid, open or being collected by direct debit, the amount and number. No bank details."""
+
+    year: int
+    status: str  # an Invoice.Status value, "in_collection", or "none" without an invoice
+    number: str = ""
+    total: Decimal | None = None
+    due_on: dt.date | None = None
+    collection_on: dt.date | None = None
+
+    LABELS = {
+        "in_collection": _("Wordt afgeschreven (incasso)"),
+        "none": _("Geen factuur"),
+    }
+
+    @property
+    def label(self) -> str:
+        if self.status in self.LABELS:
+            return str(self.LABELS[self.status])
+        return str(Invoice.Status(self.status).label)
+
+    @property
+    def badge(self) -> str:
+        return "pending" if self.status == "in_collection" else self.status
+
+
+def household_dues_of_year(household_id: int, year: int) -> DuesOfYear:
+    """This household's contribution invoice of `year`, in one query. An open invoice in a
+    direct debit batch that went to the bank is "in collection": the member need not pay it."""
+    row = (
+        invoices_in_collection(
+            Invoice.objects.filter(
+                kind=Invoice.Kind.INVOICE, dues_year=year, household_id=household_id
+            )
+        )
+        .values("status", "number", "total", "due_on", "collection_on")
+        .first()
+    )
+    if row is None:
+        return DuesOfYear(year=year, status="none")
+    status = row["status"]
+    if status in OPEN_STATUSES and row["collection_on"] is not None:
+        status = "in_collection"
+    return DuesOfYear(
+        year=year,
+        status=status,
+        number=row["number"],
+        total=row["total"],
+        due_on=row["due_on"],
+        collection_on=row["collection_on"],
+    )
+
+
+def invoices_in_collection(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Annotate `collection_on`: the date an exported direct debit batch collects the invoice."""
+    pending = CollectionItem.objects.filter(
+        invoice=OuterRef("pk"),
+        status=CollectionItem.Status.PENDING,
+        batch__status=CollectionBatch.Status.EXPORTED,
+    ).values("batch__collection_date")[:1]
+    return invoices.annotate(collection_on=Subquery(pending))
+
+
 # Members: their own household only --------------------------------------------------------------
 
 
@@ -239,3 +313,39 @@ def invoice_for_treasurer(pk: int) -> Invoice:
         )
     except Invoice.DoesNotExist:
         raise Http404 from None
+
+
+@dataclass(frozen=True)
+class MembershipCost:
+    """What membership costs a year, for the public pages."""
+
+    year: int
+    first_member: Decimal
+    further_member: Decimal
+    reduced: Decimal
+
+    @property
+    def same_for_everyone(self) -> bool:
+        return self.first_member == self.further_member
+
+    @property
+    def free(self) -> bool:
+        return not (self.first_member or self.further_member)
+
+    @property
+    def has_reduced_rate(self) -> bool:
+        return self.reduced < min(self.first_member, self.further_member)
+
+
+def membership_cost(*, today: dt.date) -> MembershipCost | None:
+    """The amounts of this year's contribution scheme, or of the newest before it when the
+    treasurer has not set this year's yet; None without any."""
+    scheme = ContributionScheme.objects.filter(year__lte=today.year).order_by("-year").first()
+    if scheme is None:
+        return None
+    return MembershipCost(
+        year=scheme.year,
+        first_member=scheme.first_member_amount,
+        further_member=scheme.further_member_amount,
+        reduced=scheme.reduced_amount,
+    )

@@ -3,14 +3,17 @@ input; the services in finance/services/ decide and save."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from coop.lib.numbers import WholeNumberField
 from members.models import Member
 
-from .models import Invoice, Mandate
+from .models import CallNote, Invoice, Mandate
 from .services import FinanceError
+from .services.calls import MAX_NOTE_LENGTH, MAX_PROMISE_DAYS, PROMISES
 from .services.identifiers import iban_validate, mandate_reference_validate
 from .services.statement_files import MAX_FILE_BYTES, too_large_error
 
@@ -167,3 +170,46 @@ class ReminderSettingsForm(forms.Form):
     call_list_days = WholeNumberField(
         label=_("Op de bellijst: dagen na de tweede herinnering"), min_value=1, max_value=365
     )
+
+
+class CallNoteForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Uitkomst van het gesprek"),
+        choices=CallNote.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Kies wat er uit het gesprek kwam.")},
+    )
+    promised_on = forms.DateField(
+        label=_("Betaalt uiterlijk op"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "Alleen als iemand belooft te betalen. Bij betalen in delen: de dag van het laatste "
+            "deel. Is er een week na die datum nog niet betaald, dan komt de factuur terug op "
+            "de bellijst. Zonder datum is dat over twee weken."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Notitie"),
+        required=False,
+        max_length=MAX_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Bijvoorbeeld: bel na 18.00 uur. Schrijf alleen op wat nodig is."),
+    )
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        promised_on = data.get("promised_on")
+        if promised_on is None:
+            return data
+        if data.get("outcome") and data["outcome"] not in PROMISES:
+            self.add_error(
+                "promised_on", _("Vul alleen een datum in als iemand heeft beloofd te betalen.")
+            )
+        elif not self.today <= promised_on <= self.today + dt.timedelta(days=MAX_PROMISE_DAYS):
+            self.add_error("promised_on", _("Kies een datum van vandaag tot over een jaar."))
+        return data

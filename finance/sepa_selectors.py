@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -17,12 +29,14 @@ from members.models import Household, Member
 from .models import (
     BankStatement,
     BankTransaction,
+    CallNote,
     CollectionBatch,
     CollectionItem,
     Invoice,
     LedgerEntry,
     Mandate,
 )
+from .services.calls import PROMISES
 from .services.reminders import LEVEL_CALL_LIST, OPEN_STATUSES
 
 
@@ -114,20 +128,75 @@ def transaction_get(pk: int) -> BankTransaction:
         raise Http404 from None
 
 
+# The call list ---------------------------------------------------------------------------------
+
+# Where an invoice stands on the call list, decided by its newest call note (services/calls.py).
+CALL_TO_CALL, CALL_AGREED, CALL_CANNOT_PAY = "to_call", "agreed", "cannot_pay"
+
+
 @dataclass(frozen=True)
 class CallListRow:
     invoice: Invoice
     balance: Decimal
     days_overdue: int
     people: list[Member]  # current members of the household
+    group: str = CALL_TO_CALL
+    notes: list[CallNote] = field(default_factory=list)  # newest first
 
     @property
     def phones(self) -> list[str]:
         return [person.phone for person in self.people if person.phone]
 
+    @property
+    def last_note(self) -> CallNote | None:
+        return self.notes[0] if self.notes else None
 
-def call_list(*, today: dt.date) -> list[CallListRow]:
-    """Who to ring about an unpaid invoice: after two reminders. Names, phones and amounts only."""
+
+def _newest_note(field_name: str) -> Subquery:
+    notes = CallNote.objects.filter(invoice=OuterRef("pk")).order_by("-called_at", "-pk")
+    return Subquery(notes.values(field_name)[:1])
+
+
+def _call_list_invoices(*, today: dt.date) -> QuerySet[Invoice]:
+    """The invoices on the call list, each annotated with `call_group`."""
+    return (
+        Invoice.objects.filter(
+            kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES, reminder_level__gte=LEVEL_CALL_LIST
+        )
+        .annotate(
+            last_outcome=_newest_note("outcome"), last_follow_up_on=_newest_note("follow_up_on")
+        )
+        .annotate(
+            call_group=Case(
+                When(last_outcome=CallNote.Outcome.CANNOT_PAY, then=Value(CALL_CANNOT_PAY)),
+                When(
+                    last_outcome__in=PROMISES,
+                    last_follow_up_on__gt=today,
+                    then=Value(CALL_AGREED),
+                ),
+                default=Value(CALL_TO_CALL),
+                output_field=CharField(),
+            )
+        )
+    )
+
+
+def call_list_count(*, today: dt.date) -> int:
+    """How many invoices wait for a call today: one COUNT, for the menu."""
+    return _call_list_invoices(today=today).filter(call_group=CALL_TO_CALL).count()
+
+
+def call_list_summary(*, today: dt.date) -> dict[str, int]:
+    """The call list in figures, per group, in one query."""
+    return _call_list_invoices(today=today).aggregate(
+        **{
+            group: Count("pk", filter=Q(call_group=group))
+            for group in (CALL_TO_CALL, CALL_AGREED, CALL_CANNOT_PAY)
+        }
+    )
+
+
+def _call_list_rows(invoices: QuerySet[Invoice], *, today: dt.date) -> list[CallListRow]:
     current = Member.objects.current().order_by("joined_on", "number")
     booked = (
         LedgerEntry.objects.filter(invoice=OuterRef("pk"))
@@ -136,14 +205,13 @@ def call_list(*, today: dt.date) -> list[CallListRow]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    notes = CallNote.objects.select_related("called_by").order_by("-called_at", "-pk")
     invoices = (
-        Invoice.objects.filter(
-            kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES, reminder_level__gte=LEVEL_CALL_LIST
-        )
-        .annotate(booked=Coalesce(Subquery(booked), ZERO))
+        invoices.annotate(booked=Coalesce(Subquery(booked), ZERO))
         .select_related("household")
         .prefetch_related(
-            Prefetch("household__members", queryset=current, to_attr="current_members")
+            Prefetch("household__members", queryset=current, to_attr="current_members"),
+            Prefetch("call_notes", queryset=notes, to_attr="notes_newest_first"),
         )
         .order_by("due_on", "number")
     )
@@ -153,6 +221,22 @@ def call_list(*, today: dt.date) -> list[CallListRow]:
             balance=invoice.total - invoice.booked,
             days_overdue=(today - invoice.due_on).days,
             people=invoice.household.current_members,
+            group=invoice.call_group,
+            notes=invoice.notes_newest_first,
         )
         for invoice in invoices
     ]
+
+
+def call_list(*, today: dt.date) -> list[CallListRow]:
+    """Who to ring about an unpaid invoice: after two reminders. Names, phones, amounts and the
+    notes of earlier calls; no bank details."""
+    return _call_list_rows(_call_list_invoices(today=today), today=today)
+
+
+def call_list_row(pk: int, *, today: dt.date) -> CallListRow:
+    """One invoice of the call list, for the page where a call is noted; 404 for any other."""
+    rows = _call_list_rows(_call_list_invoices(today=today).filter(pk=pk), today=today)
+    if not rows:
+        raise Http404
+    return rows[0]

@@ -17,6 +17,7 @@ from coop.accounts.roles import Role
 from coop.accounts.services import user_create
 from coop.core.services import sequence_next
 from coop.lib.bench import Operation, consume
+from coop.lib.phone import phone_digits
 
 from .models import Buurt, Household, Member, PostcodeRange
 from .services import MEMBER_NUMBER_SEQUENCE, _names, buurt_create, postcode_range_add
@@ -77,6 +78,8 @@ TARGETS = {
     "members.list": {"max_baseline_ratio": 10, "max_queries": 12},
     "members.search": {"max_baseline_ratio": 15, "max_queries": 12},
     "members.search_postcode": {"max_baseline_ratio": 15, "max_queries": 12},
+    "members.search_address": {"max_baseline_ratio": 15, "max_queries": 12},
+    "members.search_phone": {"max_baseline_ratio": 15, "max_queries": 12},
     "members.export": {"max_ms": 5_000, "max_rss_growth_mb": 25},
 }
 
@@ -139,6 +142,7 @@ def _member(
         search_name=search_name,
         email=email,
         phone=phone,
+        phone_digits=phone_digits(phone),
         date_of_birth=born,
         language=Member.Language.EN if rng.random() < 0.05 else Member.Language.NL,
         contact_preference=(
@@ -211,10 +215,26 @@ def login_user() -> User:
     return User.objects.get(email=USER_EMAIL)
 
 
+def _phone_as_typed() -> str:
+    """A seeded member's landline, typed the international way: '+31 55 …' for '055-…'."""
+    phone = (
+        Member.objects.filter(phone__startswith="055-")
+        .order_by("number")
+        .values_list("phone", flat=True)
+        .first()
+    )
+    if phone is None:
+        raise RuntimeError("no seeded member has a 055- phone number")
+    local = phone_digits(phone)[1:]
+    return f"+31 {local[:2]} {local[2:5]} {local[5:]}"
+
+
 def operations() -> list[Operation]:
-    """What a coordinator does most: open the list, search a name or a postcode, export all."""
+    """What a coordinator does most: open the list, search a name, a postcode, an address or a
+    phone number, export all."""
     page = reverse("members:member_list")
     export = reverse("members:member_export_csv")
+    phone = _phone_as_typed()
     return [
         Operation("members.list", lambda client: consume(client.get(page))),
         Operation("members.search", lambda client: consume(client.get(page, {"q": "berg"}))),
@@ -222,5 +242,10 @@ def operations() -> list[Operation]:
             "members.search_postcode",
             lambda client: consume(client.get(page, {"q": "7325 b"})),
         ),
+        Operation(
+            "members.search_address",
+            lambda client: consume(client.get(page, {"q": "Lindelaan 28"})),
+        ),
+        Operation("members.search_phone", lambda client: consume(client.get(page, {"q": phone}))),
         Operation("members.export", lambda client: consume(client.get(export, {"status": "alle"}))),
     ]

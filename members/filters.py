@@ -28,7 +28,7 @@ class MemberFilterForm(forms.Form):
         label=_("Zoeken"),
         required=False,
         max_length=100,
-        help_text=_("Naam, postcode, lidnummer of e-mailadres"),
+        help_text=_("Naam, adres, postcode, telefoonnummer, lidnummer of e-mailadres"),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
     status = forms.ChoiceField(label=_("Status"), required=False)

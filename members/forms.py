@@ -420,3 +420,12 @@ class PaperConsentForm(forms.Form):
         )
         field.required = required
         self.texts = texts
+
+
+class NoticeConfirmForm(forms.Form):
+    """A coordinator confirms a member's notice; the date is the one the member asked for."""
+
+    effective_on = _date_field(
+        _("Lid tot en met"),
+        help_text=_("De datum die het lid koos. Pas hem alleen aan als u iets anders afsprak."),
+    )

@@ -74,6 +74,13 @@ class Household(models.Model):
                 condition=Q(house_number__gte=1), name="household_number_positive"
             ),
         ]
+        indexes = [
+            # A house number typed without a street ('28A').
+            models.Index(fields=["house_number"], name="household_house_number"),
+            # PostgreSQL finds part of a street through a trigram index (migration 0005);
+            # SQLite has none, but for 'contains' reads this narrow index instead of the table.
+            models.Index(fields=["street"], name="household_street"),
+        ]
 
     def __str__(self) -> str:
         return self.address_line
@@ -171,6 +178,9 @@ class Member(models.Model):
     search_name = models.CharField(max_length=250, editable=False)
     email = models.EmailField(_("e-mailadres"), blank=True)
     phone = models.CharField(_("telefoon"), max_length=30, blank=True)
+    # The digits of `phone` in national form, for search (coop.lib.phone); set by the services.
+    # Longer than `phone`: a leading "+" becomes "00".
+    phone_digits = models.CharField(max_length=32, blank=True, default="", editable=False)
     date_of_birth = models.DateField(_("geboortedatum"), null=True, blank=True)
     language = models.CharField(
         _("taal"), max_length=2, choices=Language.choices, default=Language.NL
@@ -218,7 +228,15 @@ class Member(models.Model):
                 name="member_ended_has_date",
             ),
         ]
-        indexes = [models.Index(fields=["status", "sort_name"])]
+        indexes = [
+            models.Index(fields=["status", "sort_name"]),
+            # Pattern ops on PostgreSQL, so a prefix ('0555 12…') uses it too; SQLite ignores them.
+            models.Index(
+                fields=["phone_digits"],
+                name="member_phone_digits",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -281,6 +299,63 @@ class Move(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.from_address} → {self.to_address}"
+
+
+class MembershipNotice(models.Model):
+    """A member's notice that they want to end their membership, given online.
+
+    The membership ends only when a coordinator confirms it (through the status change, so the
+    status history records it); until then the member may take the notice back. Notices are
+    kept: a confirmed or withdrawn one stays as history, and one pending per member at a time.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Wacht op bevestiging")
+        CONFIRMED = "confirmed", _("Bevestigd")
+        WITHDRAWN = "withdrawn", _("Ingetrokken")
+        LAPSED = "lapsed", _("Vervallen")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notices")
+    given_at = models.DateTimeField(_("opgezegd op"))
+    end_on = models.DateField(_("lid tot"))
+    reason = models.CharField(_("reden"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("afgehandeld op"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("opzegging")
+        verbose_name_plural = _("opzeggingen")
+        ordering = ["-given_at", "-pk"]
+        constraints = [
+            # Also the index the coordinator's list of waiting notices is read from.
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="pending"), name="notice_one_pending"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "withdrawn", "lapsed"]),
+                name="notice_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="notice_decided_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.end_on} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class ConsentText(models.Model):

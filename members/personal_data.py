@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from coop.core.models import OutboxMessage
 from coop.core.personal_data import JSON, iso, register
 
-from .models import AddressChange, Member, Move, StatusChange
+from .models import AddressChange, Member, MembershipNotice, Move, StatusChange
 from .selectors import household_housemates
 
 
@@ -122,6 +122,20 @@ def consents_data(member: Member) -> JSON:
             "withdrawn_at": iso(c.withdrawn_at),
         }
         for c in member.consents.select_related("consent_text").order_by("given_at", "pk")
+    ]
+
+
+@register("membership_notices", _("Uw opzeggingen"))
+def membership_notices_data(member: Member) -> JSON:
+    return [
+        {
+            "given_at": iso(n.given_at),
+            "end_on": iso(n.end_on),
+            "reason": n.reason,
+            "status": n.status,
+            "decided_at": iso(n.decided_at),
+        }
+        for n in MembershipNotice.objects.filter(member=member).order_by("given_at", "pk")
     ]
 
 

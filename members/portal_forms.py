@@ -7,7 +7,7 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from .forms import AddressForm, _text, member_initial
@@ -164,3 +164,60 @@ class HousemateForm(PersonFields):
             else Member.ContactPreference.LETTER
         )
         return self.person(email=self.cleaned_data["email"], contact_preference=preference)
+
+
+class NoticeForm(forms.Form):
+    """Ending one's own membership: per the end of the year, or on a date the member chooses."""
+
+    END_OF_YEAR = "year_end"
+    ON_DATE = "date"
+
+    when = forms.ChoiceField(label=_("Wanneer wilt u stoppen?"), widget=forms.RadioSelect)
+    end_on = forms.DateField(
+        label=_("Datum"),
+        required=False,
+        help_text=_("Alleen als u hierboven 'op een andere datum' kiest."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": _("Vul een datum in, bijvoorbeeld 31-12-2026.")},
+    )
+    reason = forms.CharField(
+        label=_("Waarom stopt u? (mag leeg blijven)"),
+        required=False,
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Dit helpt ons om het beter te doen."),
+        error_messages={"max_length": _("Dit is te lang: hooguit %(limit_value)d tekens.")},
+    )
+
+    def __init__(self, *args, year_end: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.year_end = year_end
+        self.fields["when"].choices = [
+            (
+                self.END_OF_YEAR,
+                _("Aan het einde van dit jaar (%(date)s)")
+                % {"date": formats.date_format(year_end, "j F Y")},
+            ),
+            (self.ON_DATE, _("Op een andere datum")),
+        ]
+        self.fields["when"].initial = self.END_OF_YEAR
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") == self.ON_DATE:
+            end_on = data.get("end_on")
+            today = timezone.localdate()
+            if end_on is None:
+                if "end_on" not in self.errors:
+                    self.add_error("end_on", _("Vul de datum in waarop u wilt stoppen."))
+            elif end_on < today:
+                self.add_error("end_on", _("Kies vandaag of een datum in de toekomst."))
+            elif end_on > today + dt.timedelta(days=366):
+                self.add_error("end_on", _("Kies een datum binnen een jaar vanaf nu."))
+        return data
+
+    def chosen_end(self) -> dt.date:
+        if self.cleaned_data["when"] == self.ON_DATE:
+            return self.cleaned_data["end_on"]
+        return self.year_end

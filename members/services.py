@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
@@ -13,6 +14,7 @@ from coop.accounts.roles import Role
 from coop.accounts.services import user_grant_roles
 from coop.core.services import outbox_enqueue, sequence_next
 from coop.lib.numbers import is_ascii_digits
+from coop.lib.phone import phone_digits
 from coop.lib.postcode import normalise_postcode
 
 from .models import (
@@ -22,6 +24,7 @@ from .models import (
     ConsentText,
     Household,
     Member,
+    MembershipNotice,
     Move,
     PostcodeRange,
     SignupApplication,
@@ -219,6 +222,7 @@ def member_register(
             _("Er is al een lid met het e-mailadres %(email)s.") % {"email": email}
         )
     sort_name, search_name = _names(person.given_name, person.tussenvoegsel, person.family_name)
+    phone = person.phone.strip()
     member = Member.objects.create(
         number=sequence_next(name=MEMBER_NUMBER_SEQUENCE),
         household=household,
@@ -229,7 +233,8 @@ def member_register(
         sort_name=sort_name,
         search_name=search_name,
         email=email,
-        phone=person.phone.strip(),
+        phone=phone,
+        phone_digits=phone_digits(phone),
         date_of_birth=person.date_of_birth,
         language=person.language,
         contact_preference=person.contact_preference
@@ -264,6 +269,7 @@ def member_update(*, member: Member, person: Person, by: User | None = None) -> 
     )
     member.email = email
     member.phone = person.phone.strip()
+    member.phone_digits = phone_digits(member.phone)
     member.date_of_birth = person.date_of_birth
     member.language = person.language
     member.contact_preference = person.contact_preference or member.contact_preference
@@ -314,6 +320,8 @@ def member_change_status(
     )
     if to_status == Member.Status.ACTIVE:
         member_queue_welcome(member=member)
+    elif to_status in Member.ENDED:
+        _notices_settle(member=member, to_status=to_status, by=by)
     return member
 
 
@@ -393,6 +401,151 @@ def consent_record(
         defaults={"given_at": timezone.now(), "via": via, "recorded_by": by},
     )
     return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, member: Member, key: str) -> int:
+    """The member takes back their consent to a kind of text (every version they agreed to).
+
+    The rows stay, with the moment of withdrawal, so the history shows what was agreed when;
+    giving it again later records a new row. A consent the membership needs (the privacy
+    statement) cannot be taken back while the membership runs: without it we cannot keep the
+    register, so the way out is ending the membership. Returns how many rows were withdrawn
+    (0 when nothing was given: withdrawing twice is harmless).
+    """
+    newest = ConsentText.objects.filter(key=key).order_by("-version").first()
+    if newest is None:
+        raise MembershipError(_("Deze toestemming bestaat niet."))
+    if newest.required and member.is_current:
+        raise MembershipError(
+            _(
+                "Deze toestemming is nodig voor uw lidmaatschap. U kunt haar niet los intrekken. "
+                "Wilt u dat niet meer? Zeg dan uw lidmaatschap op."
+            )
+        )
+    return Consent.objects.filter(
+        member=member, consent_text__key=key, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+
+
+# Ending a membership on notice --------------------------------------------------------------
+
+
+def membership_notice_default_end(today: dt.date | None = None) -> dt.date:
+    """Notice is given per the end of the year unless the member asks for another date."""
+    today = today or timezone.localdate()
+    return dt.date(today.year, 12, 31)
+
+
+def membership_notice_pending(member: Member) -> MembershipNotice | None:
+    return MembershipNotice.objects.filter(
+        member=member, status=MembershipNotice.Status.PENDING
+    ).first()
+
+
+@transaction.atomic
+def membership_notice_give(
+    *, member: Member, end_on: dt.date | None = None, reason: str = "", by: User | None = None
+) -> MembershipNotice:
+    """The member gives notice online; the membership runs on until a coordinator confirms."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_current:
+        raise MembershipError(_("Dit lidmaatschap is al beëindigd."))
+    if membership_notice_pending(member) is not None:
+        raise MembershipError(
+            _("U heeft al opgezegd. De coördinator bevestigt uw opzegging binnenkort.")
+        )
+    today = timezone.localdate()
+    end_on = end_on or membership_notice_default_end(today)
+    if end_on < today:
+        raise MembershipError(_("Kies vandaag of een datum in de toekomst."))
+    return MembershipNotice.objects.create(
+        member=member,
+        given_at=timezone.now(),
+        end_on=end_on,
+        reason=" ".join(reason.split()),
+        given_by=by,
+    )
+
+
+@transaction.atomic
+def membership_notice_withdraw(
+    *, member: Member, by: User | None = None
+) -> MembershipNotice | None:
+    """The member takes the notice back before it is confirmed. None when nothing was pending
+    (already confirmed, or withdrawn by a second click)."""
+    notice = (
+        MembershipNotice.objects.select_for_update()
+        .filter(member=member, status=MembershipNotice.Status.PENDING)
+        .first()
+    )
+    if notice is None:
+        return None
+    notice.status = MembershipNotice.Status.WITHDRAWN
+    notice.decided_at = timezone.now()
+    notice.decided_by = by
+    notice.save(update_fields=["status", "decided_at", "decided_by"])
+    return notice
+
+
+def membership_notice_reason(notice: MembershipNotice) -> str:
+    """What the status history says: who ended it and when they gave notice, and why."""
+    given_on = timezone.localtime(notice.given_at).date()
+    reason = _("Opgezegd door lid op %(date)s") % {"date": date_format(given_on, "j F Y")}
+    if notice.reason:
+        reason = f"{reason}: {notice.reason}"
+    return reason[:300]
+
+
+@transaction.atomic
+def membership_notice_confirm(
+    *, notice: MembershipNotice, effective_on: dt.date | None = None, by: User | None = None
+) -> Member:
+    """A coordinator confirms a notice: the membership is cancelled per the date asked for (or
+    the one the coordinator agreed with the member), through the ordinary status change."""
+    notice = MembershipNotice.objects.select_for_update().get(pk=notice.pk)
+    if not notice.is_pending:
+        raise MembershipError(_("Deze opzegging is al afgehandeld."))
+    return member_change_status(
+        member=notice.member,
+        to_status=Member.Status.CANCELLED,
+        effective_on=effective_on or notice.end_on,
+        reason=membership_notice_reason(notice),
+        by=by,
+    )
+
+
+def _notices_settle(*, member: Member, to_status: str, by: User | None) -> None:
+    """The membership ended: a notice still waiting is done. Cancelled is what the member asked
+    for (confirmed, and they get a confirmation); death or expulsion leaves it lapsed."""
+    notice = (
+        MembershipNotice.objects.select_for_update()
+        .filter(member=member, status=MembershipNotice.Status.PENDING)
+        .first()
+    )
+    if notice is None:
+        return
+    confirmed = to_status == Member.Status.CANCELLED
+    notice.status = (
+        MembershipNotice.Status.CONFIRMED if confirmed else MembershipNotice.Status.LAPSED
+    )
+    notice.decided_at = timezone.now()
+    notice.decided_by = by
+    notice.save(update_fields=["status", "decided_at", "decided_by"])
+    if confirmed:
+        by_email = (
+            bool(member.email) and member.contact_preference == Member.ContactPreference.EMAIL
+        )
+        outbox_enqueue(
+            key=f"members.notice_confirmed:{notice.pk}",
+            template="members/email/notice_confirmed",
+            context={"member": member, "notice": notice},
+            recipient_ref=f"members.member:{member.pk}",
+            to_name=member.full_name,
+            to_email=member.email if by_email else "",
+            to_address="\n".join(member.household.address_lines),
+            language=member.language,
+        )
 
 
 # Self-service -------------------------------------------------------------------------------
@@ -559,7 +712,10 @@ def household_member_remove(*, member: Member, by: User) -> Member:
     """A member reports that someone no longer lives with them: the membership ends, nothing is deleted."""
     if member.user_id == by.pk:
         raise MembershipError(
-            _("U kunt uzelf hier niet verwijderen. Zeg uw lidmaatschap op via de coördinator.")
+            _(
+                "U kunt uzelf hier niet afmelden. Wilt u stoppen? Kies dan 'Lidmaatschap "
+                "opzeggen' op de pagina Mijn gegevens."
+            )
         )
     if not member.is_current:
         raise MembershipError(_("Dit lidmaatschap is al beëindigd."))

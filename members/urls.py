@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import coordinator, documents, imports, portal
+from .views import coordinator, documents, imports, portal, public
 
 app_name = "members"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("leden/<int:pk>/wijzigen/", coordinator.member_edit, name="member_edit"),
     path("leden/<int:pk>/status/", coordinator.member_status, name="member_status"),
     path("leden/<int:pk>/verhuizen/", coordinator.member_move, name="member_move"),
+    path("leden/<int:pk>/opzegging/", coordinator.member_notice, name="member_notice"),
+    path("leden/opzeggingen/", coordinator.notice_list, name="notice_list"),
     path("huishoudens/<int:pk>/", coordinator.household_detail, name="household_detail"),
     path("huishoudens/<int:pk>/wijzigen/", coordinator.household_edit, name="household_edit"),
     path("buurten/", coordinator.buurt_list, name="buurt_list"),
@@ -51,4 +53,10 @@ urlpatterns = [
     path("mijn/huisgenoten/<int:pk>/wijzigen/", portal.housemate_edit, name="housemate_edit"),
     path("mijn/huisgenoten/<int:pk>/afmelden/", portal.housemate_remove, name="housemate_remove"),
     path("mijn/mijn-gegevens.json", portal.data_export, name="data_export"),
+    # Anyone: the privacy statement.
+    path("privacy/", public.privacy_statement, name="privacy_statement"),
+    path("mijn/toestemming/<int:pk>/geven/", portal.consent_give, name="consent_give"),
+    path("mijn/toestemming/<slug:key>/intrekken/", portal.consent_revoke, name="consent_revoke"),
+    path("mijn/opzeggen/", portal.notice_give, name="notice_give"),
+    path("mijn/opzeggen/intrekken/", portal.notice_withdraw, name="notice_withdraw"),
 ]

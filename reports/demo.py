@@ -11,7 +11,6 @@ import random
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +20,7 @@ from coop.accounts.roles import Role
 from coop.accounts.services import user_create
 from coop.core.models import Organisation, OutboxMessage
 from coop.core.services import outbox_mark_printed, sequence_next
+from coop.lib.phone import phone_digits
 from members.models import (
     Buurt,
     Consent,
@@ -41,6 +41,8 @@ from members.services import (
     member_queue_welcome,
     postcode_range_add,
 )
+
+from .demo_money import MoneyResult, money_year_build
 
 DEFAULT_SEED = 2025
 DEMO_PASSWORD = "zuiderpark-demo"  # noqa: S105 (printed for the demo's own accounts)
@@ -254,6 +256,7 @@ class DemoResult:
     by_status: dict[str, int] = field(default_factory=dict)
     letters: int = 0
     accounts: list[tuple[str, str]] = field(default_factory=list)
+    money: MoneyResult | None = None
 
 
 def database_is_empty() -> bool:
@@ -465,12 +468,15 @@ class _Builder:
         used: set[tuple[str, int, str]] = set()
         addresses: list[tuple[Address, Buurt | None]] = []
         buurt_by_id = {b.pk: b for _plan, b in buurten}
+        lindeplein = next(s for s in streets if s[0] == "Lindeplein")
         while len(addresses) < self.household_count:
             street, postcodes, town, _w = rng.choices(streets, weights=weights)[0]
             number = rng.randint(1, 140)
             addition = ""
             if rng.random() < 0.07:
                 addition = rng.choice(["A", "B", "C", "1", "2", "3"])
+            if not addresses:  # always there, to search for by address: Lindeplein 28
+                (street, postcodes, town, _w), number, addition = lindeplein, 28, ""
             if (street, number, addition) in used:
                 continue
             used.add((street, number, addition))
@@ -596,6 +602,7 @@ class _Builder:
                     search_name=search_name,
                     email=person["email"],
                     phone=person["phone"],
+                    phone_digits=phone_digits(person["phone"]),
                     date_of_birth=person["date_of_birth"],
                     language=person["language"],
                     contact_preference=person["contact_preference"],
@@ -729,6 +736,7 @@ class _Builder:
         applied, joined = dt.date(2021, 9, 6), dt.date(2021, 9, 20)
         for offset, (given, tv, family, email, born, contact) in enumerate(people):
             sort_name, search_name = _names(given, tv, family)
+            phone = "0555-214365" if offset else "06-21436587"
             member = Member.objects.create(
                 number=first + offset,
                 household=household,
@@ -738,7 +746,8 @@ class _Builder:
                 sort_name=sort_name,
                 search_name=search_name,
                 email=email,
-                phone="0555-214365" if offset else "06-21436587",
+                phone=phone,
+                phone_digits=phone_digits(phone),
                 date_of_birth=born,
                 contact_preference=contact,
                 status=Member.Status.ACTIVE,
@@ -818,55 +827,14 @@ class _Builder:
         self.result.letters = len(letters)
 
     def _finance(self, users: dict[str, User]) -> None:
-        """This year's contribution run (Hollandscheveld's amounts), most of it already paid, and
-        paper mandates for a quarter of the households. The demo member's invoice stays open, to
-        pay through the demo checkout."""
-        from schwifty import IBAN
-
-        from finance.models import ContributionScheme, Invoice, LedgerEntry
-        from finance.services.dues import dues_run_execute, scheme_create
-        from finance.services.ledger import ledger_book
-        from finance.services.mandates import mandate_record_paper
-
-        year = timezone.localdate().year
-        scheme_create(
-            year=year,
-            first_member_amount=Decimal("10.00"),
-            further_member_amount=Decimal("7.50"),
-            reduced_amount=Decimal("5.00"),
-            mid_year=ContributionScheme.MidYear.PER_MONTH,
+        """A year of money, made by the finance services on the days it happened (demo_money.py).
+        The demo member's invoice stays open, to pay through the demo checkout."""
+        self.result.money = money_year_build(
+            rng=self.rng,
+            today=self.today,
+            treasurer=users["penningmeester"],
+            own_household_id=users["lid"].member.household_id,
         )
-        treasurer = users["penningmeester"]
-        dues_run_execute(year=year, by=treasurer)
-        own_household = users["lid"].member.household_id
-        invoices = Invoice.objects.filter(dues_year=year).order_by("pk")
-        for n, invoice in enumerate(invoices):
-            if invoice.household_id == own_household:
-                continue
-            roll = self.rng.random()
-            if roll < 0.6:
-                ledger_book(
-                    invoice=invoice,
-                    kind=LedgerEntry.Kind.PAYMENT,
-                    source=LedgerEntry.Source.TRANSFER,
-                    external_id=f"demo:{invoice.number}",
-                    amount=invoice.total,
-                    booked_on=invoice.issued_on,
-                    note="Overboeking",
-                    by=treasurer,
-                )
-            elif roll < 0.85:
-                member = invoice.household.members.order_by("number").first()
-                mandate_record_paper(
-                    household=invoice.household,
-                    account_holder=member.full_name if member else invoice.recipient_name,
-                    iban=str(
-                        IBAN.generate("NL", bank_code="RABO", account_code=f"{n + 1:010d}").compact
-                    ),
-                    signed_on=invoice.issued_on,
-                    signed_by=member,
-                    by=treasurer,
-                )
 
     def build(self) -> DemoResult:
         self._organisation()

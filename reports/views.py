@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -10,8 +11,19 @@ from coop.accounts.roles import Role
 from coop.core.models import OutboxMessage
 from coop.core.selectors import outbox_failed
 from coop.core.services import outbox_retry
+from finance.selectors import membership_cost
+from finance.sepa_selectors import call_list_summary
+from members.selectors import PRIVACY_KEY, consent_text_current
 
 from . import selectors
+
+# Where each role's work starts, first match wins: someone with several roles lands on the first
+# and reaches the others through the menu. The login sends everyone here (LOGIN_REDIRECT_URL).
+LANDING_PAGES = (
+    (Role.TREASURER, "finance:finance_overview"),
+    (Role.COORDINATOR, "dashboard:coordinator"),
+    (Role.MEMBER, "members:portal"),
+)
 
 
 @public
@@ -19,12 +31,15 @@ def home(request):
     """The front door: visitors see what the cooperative is; people with a role go to their work."""
     user = request.user
     if user.is_authenticated:
-        if user.has_role(Role.COORDINATOR, Role.TREASURER):
-            return redirect("dashboard:coordinator")
-        if user.has_role(Role.MEMBER):
-            return redirect("members:portal")
+        for role, url_name in LANDING_PAGES:
+            if user.has_role(role):
+                return redirect(url_name)
         return render(request, "reports/home_account.html")
-    return render(request, "reports/home_public.html")
+    context = {
+        "cost": membership_cost(today=timezone.localdate()),
+        "privacy": consent_text_current(PRIVACY_KEY),
+    }
+    return render(request, "reports/home_public.html", context)
 
 
 @public
@@ -35,7 +50,9 @@ def healthz(request):
 
 @role_required(Role.COORDINATOR, Role.TREASURER)
 def coordinator_dashboard(request):
-    return render(request, "reports/coordinator.html", selectors.member_overview())
+    context = selectors.member_overview()
+    context["calls"] = call_list_summary(today=timezone.localdate())
+    return render(request, "reports/coordinator.html", context)
 
 
 # The e-mails that could not be sent, for the coordinator and the treasurer to try again.

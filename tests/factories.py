@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 
 from coop.accounts.models import User
 from coop.core.services import sequence_next
+from coop.lib.phone import phone_digits
 from members.models import Buurt, ConsentText, Household, Member, PostcodeRange
 from members.services import MEMBER_NUMBER_SEQUENCE, _names
 
@@ -69,6 +70,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
         lambda o: _names(o.given_name, o.tussenvoegsel, o.family_name)[1]
     )
     email = factory.Sequence(lambda n: f"lid{n}@example.org")
+    phone = ""
+    phone_digits = factory.LazyAttribute(lambda o: phone_digits(o.phone))
     status = Member.Status.ACTIVE
     applied_on = dt.date(2024, 1, 1)
     joined_on = dt.date(2024, 1, 15)

@@ -70,6 +70,12 @@ TABLE = {
     "members:housemate_edit": (lambda w: {"pk": w["housemate"].pk}, MEMBER),
     "members:housemate_remove": (lambda w: {"pk": w["housemate"].pk}, MEMBER),
     "members:data_export": (None, MEMBER),
+    "members:consent_give": (lambda w: {"pk": 1}, MEMBER),
+    "members:consent_revoke": (lambda w: {"key": "privacy"}, MEMBER),
+    "members:notice_give": (None, MEMBER),
+    "members:notice_withdraw": (None, MEMBER),
+    "members:member_notice": (lambda w: {"pk": w["other"].pk}, COORD),
+    "members:notice_list": (None, REGISTER),
     # Finance: the treasurer runs it; coordinators see who paid (no bank details); members their own.
     "finance:finance_overview": (None, TREASURER),
     "finance:scheme_list": (None, TREASURER),
@@ -115,6 +121,7 @@ TABLE = {
     "finance:transaction_ignore": (lambda w: {"pk": w["transaction"].pk}, TREASURER),
     "finance:reminder_settings": (None, TREASURER),
     "finance:call_list": (None, REGISTER),
+    "finance:call_note": (lambda w: {"pk": on_call_list(w["invoice"]).pk}, REGISTER),
     # E-mails that could not be sent: whoever sends them may try again.
     "dashboard:outbox_failed": (None, REGISTER),
     "dashboard:outbox_retry": (lambda w: {"pk": failed_email().pk}, REGISTER),
@@ -130,6 +137,9 @@ ALLOWED_STATUS = {
     "finance:transaction_ignore": 405,
     "finance:transaction_resolve": 405,
     "dashboard:outbox_retry": 405,
+    "members:consent_give": 405,
+    "members:consent_revoke": 405,
+    "members:notice_withdraw": 405,
     # A draft batch has no file to download yet.
     "finance:batch_download": 404,
     # Without a mandate or a payment there is nothing to show: back to the overview.
@@ -149,6 +159,10 @@ SPECIAL = {
         "treasurer": 302,
     },
 }
+
+
+# The privacy statement is for everyone, logged in or not.
+SPECIAL["members:privacy_statement"] = dict.fromkeys(PERSONAS, 200)
 
 
 # Public endpoints for the payment provider: the webhook takes only POST; the demo checkout
@@ -218,6 +232,12 @@ def failed_email():
         body_text="…",
         attempts=5,
     )
+
+
+def on_call_list(invoice):
+    """The invoice after two reminders: on the coordinators' call list."""
+    Invoice.objects.filter(pk=invoice.pk).update(reminder_level=3)
+    return invoice
 
 
 def make_invoice(household, year=2026):

@@ -26,6 +26,7 @@ from coop.core.services import form_submissions_purge
 from finance.models import (
     BankStatement,
     BankTransaction,
+    CallNote,
     CollectionBatch,
     ContributionScheme,
     Invoice,
@@ -48,11 +49,12 @@ from members.models import (
     Household,
     Member,
     MemberImport,
+    MembershipNotice,
     Move,
     PostcodeRange,
     StatusChange,
 )
-from members.services import buurt_create
+from members.services import buurt_create, membership_notice_give
 from members.views import imports as member_imports
 
 from .conftest import make_persona
@@ -76,6 +78,9 @@ PROTECTED = {
     "members:buurt_detail",
     "members:member_import",
     "members:housemate_add",
+    "members:consent_give",
+    "members:notice_give",
+    "members:member_notice",
     "finance:scheme_create",
     "finance:dues_run",
     "finance:invoice_credit",
@@ -90,6 +95,7 @@ PROTECTED = {
     "finance:batch_collected",
     "finance:statement_import",
     "finance:transaction_resolve",
+    "finance:call_note",
 }
 
 
@@ -247,6 +253,37 @@ def _housemate_add(settings):
         reverse("members:housemate_add"),
         lambda: person(given_name="Piet", family_name="Vries", contact_preference=""),
         Member.objects.count,
+    )
+
+
+def _consent_give(settings):
+    text = ConsentTextFactory(key="fotos", title="Foto's", required=False)
+    return Case(
+        "member",
+        reverse("members:portal"),
+        lambda: {},
+        Consent.objects.count,
+        url=reverse("members:consent_give", args=[text.pk]),
+    )
+
+
+def _notice_give(settings):
+    return Case(
+        "member",
+        reverse("members:notice_give"),
+        lambda: {"when": "year_end", "end_on": "", "reason": "Verhuizing"},
+        MembershipNotice.objects.count,
+    )
+
+
+def _member_notice(settings):
+    member = MemberFactory()
+    membership_notice_give(member=member)
+    return Case(
+        "coordinator",
+        reverse("members:member_notice", args=[member.pk]),
+        lambda: {"action": "confirm", "effective_on": "2026-12-31"},
+        lambda: StatusChange.objects.filter(member=member).count(),
     )
 
 
@@ -444,6 +481,17 @@ def _transaction_resolve(settings):
     )
 
 
+def _call_note(settings):
+    invoice = invoice_of_ten()
+    Invoice.objects.filter(pk=invoice.pk).update(reminder_level=3)  # after two reminders
+    return Case(
+        "coordinator",
+        reverse("finance:call_note", args=[invoice.pk]),
+        lambda: {"outcome": CallNote.Outcome.NOT_REACHED, "note": "Geen gehoor"},
+        CallNote.objects.count,
+    )
+
+
 CASES = {
     "members:member_create": _member_create,
     "members:member_status": _member_status,
@@ -452,6 +500,9 @@ CASES = {
     "members:buurt_detail": _buurt_detail,
     "members:member_import": _member_import,
     "members:housemate_add": _housemate_add,
+    "members:consent_give": _consent_give,
+    "members:notice_give": _notice_give,
+    "members:member_notice": _member_notice,
     "finance:scheme_create": _scheme_create,
     "finance:dues_run": _dues_run,
     "finance:invoice_credit": _invoice_credit,
@@ -470,6 +521,7 @@ CASES = {
     "finance:batch_collected": _batch_collected,
     "finance:statement_import": _statement_import,
     "finance:transaction_resolve": _transaction_resolve,
+    "finance:call_note": _call_note,
 }
 
 

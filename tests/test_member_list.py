@@ -445,6 +445,8 @@ def test_bench_members_runs_on_its_own_database(db, capsys):
         "members.list",
         "members.search",
         "members.search_postcode",
+        "members.search_address",
+        "members.search_phone",
         "members.export",
     }
     for line in lines:

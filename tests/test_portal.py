@@ -432,6 +432,7 @@ def test_data_export_is_a_json_download_with_everything_about_the_member(
         "status_history",
         "moves",
         "consents",
+        "membership_notices",
         "messages",
         # finance's sections (tested below)
         "invoices",

@@ -11,7 +11,10 @@ Rules of the run, in one place:
 - A member joins "mid-year" when they joined in Y after January. The scheme decides: full amount,
   nothing that year, or per remaining month: amount × (13 − joining month) / 12, rounded half up to
   cents. The joining month counts, so joining in March is 10 months; January is a full year.
-- A household whose total is € 0,00 gets no invoice. A household gets at most one contribution
+- A household whose total is € 0,00 gets no invoice. Below the scheme's minimum invoice amount
+  (0 is none) the household gets no invoice either (skipped, like € 0,00), or pays the minimum: a
+  last line "Minimumbedrag" brings the total up to it; the scheme decides. The minimum is checked
+  on the household's total, after the per-month amounts. A household gets at most one contribution
   invoice per year (a database constraint). Running again only adds invoices for households that
   have none yet; a new member in a household that already has one is listed in the preview for the
   treasurer (no automatic extra invoice). A member already on a contribution invoice of the year
@@ -23,14 +26,15 @@ Rules of the run, in one place:
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from coop.accounts.models import User
 from coop.core.services import sequence_next
@@ -48,8 +52,15 @@ SCHEME_FIELDS = (
     "mid_year",
     "due_days",
     "description",
+    "minimum_invoice_amount",
+    "below_minimum",
 )
-MONEY_FIELDS = ("first_member_amount", "further_member_amount", "reduced_amount")
+MONEY_FIELDS = (
+    "first_member_amount",
+    "further_member_amount",
+    "reduced_amount",
+    "minimum_invoice_amount",
+)
 YEAR_MIN, YEAR_MAX = 2000, 2100
 MAX_AMOUNT = Decimal("9999.99")
 
@@ -75,6 +86,11 @@ def _clean_scheme_values(values: dict[str, Any]) -> dict[str, Any]:
         cleaned[name] = amount
     if "mid_year" in cleaned and cleaned["mid_year"] not in ContributionScheme.MidYear.values:
         raise FinanceError(_("Kies hoe iemand betaalt die halverwege het jaar lid wordt."))
+    if (
+        "below_minimum" in cleaned
+        and cleaned["below_minimum"] not in ContributionScheme.BelowMinimum.values
+    ):
+        raise FinanceError(_("Kies wat er gebeurt als een factuur onder het minimumbedrag komt."))
     if "due_days" in cleaned and not 0 <= int(cleaned["due_days"]) <= 365:
         raise FinanceError(_("De betaaltermijn is 0 tot 365 dagen."))
     if "description" in cleaned:
@@ -92,6 +108,8 @@ def scheme_create(
     mid_year: str = ContributionScheme.MidYear.FULL,
     due_days: int = 30,
     description: str = "Contributie",
+    minimum_invoice_amount: Decimal = ZERO,
+    below_minimum: str = ContributionScheme.BelowMinimum.SKIP,
     by: User | None = None,
 ) -> ContributionScheme:
     if not YEAR_MIN <= int(year) <= YEAR_MAX:
@@ -106,6 +124,8 @@ def scheme_create(
             "mid_year": mid_year,
             "due_days": due_days,
             "description": description,
+            "minimum_invoice_amount": minimum_invoice_amount,
+            "below_minimum": below_minimum,
         }
     )
     if ContributionScheme.objects.filter(year=year).exists():
@@ -160,9 +180,25 @@ def member_rate_set(
 # The plan: who pays what -------------------------------------------------------------------------
 
 
+class SkipReason(models.TextChoices):
+    """Why a member or household gets no (new) invoice; the values are the page's `?groep=`."""
+
+    APPLIED = "aangemeld", gettext_lazy("Aangemeld, nog geen lid")
+    LATER = "na-dit-jaar", gettext_lazy("Lid vanaf een later jaar")
+    FREE = "gratis", gettext_lazy("Gratis lid")
+    ON_INVOICE = "al-op-factuur", gettext_lazy("Staat al op een factuur van dit jaar")
+    MID_YEAR = "halverwege", gettext_lazy("Dit jaar lid geworden; de regeling rekent niets")
+    ZERO = "nul", gettext_lazy("Totaal € 0,00")
+    BELOW_MINIMUM = "onder-minimum", gettext_lazy("Onder het minimumbedrag")
+    NEW_IN_INVOICED = (
+        "nieuw-in-huishouden",
+        gettext_lazy("Nieuw lid in een huishouden dat al een factuur heeft"),
+    )
+
+
 @dataclass
 class PlannedLine:
-    member_id: int
+    member_id: int | None
     name: str
     description: str
     amount: Decimal
@@ -180,6 +216,8 @@ class PlannedInvoice:
     town: str
     country: str
     lines: list[PlannedLine] = field(default_factory=list)
+    # The household's own total when the scheme raised it to the minimum; None otherwise.
+    raised_from: Decimal | None = None
 
     @property
     def total(self) -> Decimal:
@@ -197,6 +235,7 @@ class Skipped:
     name: str
     address: str
     reason: str
+    code: str
 
 
 @dataclass
@@ -221,6 +260,21 @@ class DuesPreview:
     @property
     def total(self) -> Decimal:
         return sum((invoice.total for invoice in self.invoices), ZERO)
+
+    def skipped_groups(self) -> list[tuple[SkipReason, int]]:
+        """Each reason with how many it skips, in a fixed order; reasons that skip no one are left
+        out. Members new in a household that already has an invoice count as a group too."""
+        counts = Counter(item.code for item in self.skipped)
+        counts[SkipReason.NEW_IN_INVOICED] = len(self.new_in_invoiced)
+        return [(reason, counts[reason]) for reason in SkipReason if counts[reason]]
+
+    def skipped_in(self, reason: str) -> list[Skipped]:
+        if reason == SkipReason.NEW_IN_INVOICED:
+            return self.new_in_invoiced
+        return [item for item in self.skipped if item.code == reason]
+
+    def raised_to_minimum(self) -> list[PlannedInvoice]:
+        return [invoice for invoice in self.invoices if invoice.raised_from is not None]
 
 
 @dataclass
@@ -284,6 +338,8 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
     text_none = _("Lid geworden in %(year)s; de regeling rekent dat jaar niets.") % {"year": year}
     text_new = _("Nieuw lid in huishouden met factuur %(number)s.")
     text_zero = _("Totaal € 0,00: geen factuur.")
+    text_below = _("Totaal %(total)s is minder dan het minimumbedrag %(minimum)s: geen factuur.")
+    text_minimum = _("Minimumbedrag (het totaal was %(total)s)")
     text_two = _("%(a)s en %(b)s")
     text_more = _("%(name)s en huisgenoten")
     text_months = _("%(label)s, %(months)s maanden")
@@ -300,6 +356,9 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
     }
     per_month = scheme.mid_year == ContributionScheme.MidYear.PER_MONTH
     none_mid_year = scheme.mid_year == ContributionScheme.MidYear.NONE
+    minimum = scheme.minimum_invoice_amount
+    charge_minimum = scheme.below_minimum == ContributionScheme.BelowMinimum.CHARGE
+    minimum_text = format_money(minimum)
 
     invoices: list[PlannedInvoice] = []
     skipped: list[Skipped] = []
@@ -311,13 +370,37 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
     def close(planned: PlannedInvoice | None) -> None:
         if planned is None or not planned.lines:
             return
-        if planned.total <= 0:
+        total = planned.total
+        if total <= 0:
             skipped.append(
                 Skipped(
-                    None, planned.household_id, planned.recipient_name, planned.address, text_zero
+                    None,
+                    planned.household_id,
+                    planned.recipient_name,
+                    planned.address,
+                    text_zero,
+                    SkipReason.ZERO,
                 )
             )
             return
+        if total < minimum:
+            values = {"total": format_money(total), "minimum": minimum_text}
+            if not charge_minimum:
+                skipped.append(
+                    Skipped(
+                        None,
+                        planned.household_id,
+                        planned.recipient_name,
+                        planned.address,
+                        text_below % values,
+                        SkipReason.BELOW_MINIMUM,
+                    )
+                )
+                return
+            planned.raised_from = total
+            planned.lines.append(
+                PlannedLine(None, "", f"{prefix}{text_minimum % values}"[:200], minimum - total)
+            )
         if len(names) == 2:
             planned.recipient_name = text_two % {"a": names[0], "b": names[1]}
         elif len(names) > 2:
@@ -332,29 +415,33 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
         (pk, household_id, given, tussenvoegsel, family, email, language, status, joined_on,
          applied_on, rate, rate_reason) = row[:12]  # fmt: skip
         name = " ".join(p for p in (given, tussenvoegsel, family) if p)
-        reason = ""
+        reason = code = ""
         joined_on = joined_on or applied_on
         if status == Member.Status.APPLIED:
-            reason = text_applied
+            reason, code = text_applied, SkipReason.APPLIED
         elif joined_on > year_end:
-            reason = text_later % {"date": joined_on.strftime("%d-%m-%Y")}
+            reason, code = text_later % {"date": joined_on.strftime("%d-%m-%Y")}, SkipReason.LATER
         elif rate == MemberRate.Rate.FREE:
             reason = text_free % {"reason": rate_reason} if rate_reason else text_free_plain
+            code = SkipReason.FREE
         elif pk in invoiced_members:
             reason = text_on_invoice % {"number": invoiced_members[pk]}
+            code = SkipReason.ON_INVOICE
         months = 12
         mid_year = joined_on.year == year and joined_on.month > 1
         if not reason and mid_year:
             if none_mid_year:
-                reason = text_none
+                reason, code = text_none, SkipReason.MID_YEAR
             elif per_month:
                 months = _remaining_months(joined_on)
         if reason:
-            skipped.append(Skipped(pk, household_id, name, address(row), reason))
+            skipped.append(Skipped(pk, household_id, name, address(row), reason, code))
             continue
         if household_id in invoiced:
             text = text_new % {"number": invoiced[household_id]}
-            new_in_invoiced.append(Skipped(pk, household_id, name, address(row), text))
+            new_in_invoiced.append(
+                Skipped(pk, household_id, name, address(row), text, SkipReason.NEW_IN_INVOICED)
+            )
             continue
 
         if current is None or current.household_id != household_id:

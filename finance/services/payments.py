@@ -331,8 +331,13 @@ def _book_reversed(
 
 
 @transaction.atomic
-def payment_apply(*, payment: Payment, remote: ProviderPayment) -> PaymentChange:
-    """Bring our payment and the ledger in line with what the provider reports. Safe to repeat."""
+def payment_apply(
+    *, payment: Payment, remote: ProviderPayment, today: dt.date | None = None
+) -> PaymentChange:
+    """Bring our payment and the ledger in line with what the provider reports. Safe to repeat.
+
+    `today`: the day the payment is booked on when it turns out paid (the demo's history sets it).
+    """
     if remote.id != payment.provider_id:
         raise ValueError(f"payment {payment.pk} is {payment.provider_id}, not {remote.id}")
     invoice = invoice_lock(payment.invoice_id)
@@ -354,6 +359,7 @@ def payment_apply(*, payment: Payment, remote: ProviderPayment) -> PaymentChange
             source=LedgerEntry.Source.IDEAL,
             external_id=_external_id(payment),
             amount=remote.amount,
+            booked_on=today,
             note=_("iDEAL-betaling %(id)s") % {"id": payment.provider_id},
         )
         if created:

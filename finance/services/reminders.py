@@ -4,7 +4,7 @@
   in the past (FinanceSettings, set by the treasurer).
 - Second reminder: `second_reminder_days` after the first.
 - Call list: `call_list_days` after the second the invoice goes on the list a coordinator rings
-  down (reminder level 3); no more letters.
+  down (reminder level 3); no more letters. What came of each call is noted there (calls.py).
 - Never reminded: paid, written off or credited invoices (they are simply not selected, so a
   payment stops the reminders at once), credit notes, and invoices in a direct debit that is
   still running (the bank collects them).

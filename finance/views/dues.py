@@ -33,7 +33,9 @@ from ..dues_forms import (
 from ..invoice_exports import invoices_export, ledger_export
 from ..models import ContributionScheme, Invoice, MemberRate
 from ..services import FinanceError
+from ..services.contact import creditor_context
 from ..services.dues import (
+    SkipReason,
     dues_run_execute,
     dues_run_preview,
     dues_run_summary,
@@ -50,6 +52,7 @@ from ..services.invoices import (
 
 PAGE_SIZE = 50
 PREVIEW_ROWS = 100
+GROUP_MINIMUM = "minimumbedrag"  # the households raised to the minimum, beside the skip reasons
 
 
 def _filter_query(request) -> str:
@@ -148,19 +151,40 @@ def dues_run(request, year: int):
                 f"{reverse('finance:invoice_list')}?kind=invoice&year={timezone.localdate().year}"
             )
     preview = dues_run_preview(year=year)
-    return render(
-        request,
-        "finance/dues_run.html",
-        {
-            "form": form,
-            "scheme": scheme,
-            "preview": preview,
-            "shown": preview.invoices[:PREVIEW_ROWS],
-            "more": max(0, len(preview.invoices) - PREVIEW_ROWS),
-            "skipped": preview.skipped[: PREVIEW_ROWS * 2],
-            "skipped_more": max(0, len(preview.skipped) - PREVIEW_ROWS * 2),
-        },
-    )
+    raised = preview.raised_to_minimum()
+    context = {
+        "form": form,
+        "scheme": scheme,
+        "preview": preview,
+        "shown": preview.invoices[:PREVIEW_ROWS],
+        "more": max(0, len(preview.invoices) - PREVIEW_ROWS),
+        "groups": preview.skipped_groups(),
+        "raised_count": len(raised),
+        "group_minimum": GROUP_MINIMUM,
+        "group_new": SkipReason.NEW_IN_INVOICED.value,
+    }
+    # One group at a time, a page of it: the preview stays short however many are skipped.
+    group = request.GET.get("groep", "")
+    if group == GROUP_MINIMUM and raised:
+        rows, label = raised, _("Betalen het minimumbedrag")
+    elif group in SkipReason.values:
+        rows, label = preview.skipped_in(group), SkipReason(group).label
+    else:
+        rows = []
+    if rows:
+        paginator = Paginator(rows, PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        context.update(
+            {
+                "group": group,
+                "group_label": label,
+                "group_count": paginator.count,
+                "page": page,
+                "paginator": paginator,
+                "filter_query": _filter_query(request),
+            }
+        )
+    return render(request, "finance/dues_run.html", context)
 
 
 # Invoices -----------------------------------------------------------------------------------------
@@ -489,11 +513,30 @@ def dues_status_list(request):
 
 @role_required(Role.MEMBER)
 def my_invoices(request):
-    invoices = selectors.invoices_for_user(request.user).order_by("-issued_on", "-pk")
+    """The household's invoices; for each one still to pay, what to transfer and where to, as
+    the statement matching reads it (the invoice number in the description)."""
+    invoices = list(
+        selectors.invoices_in_collection(selectors.invoices_for_user(request.user)).order_by(
+            "-issued_on", "-pk"
+        )
+    )
+    to_pay = [
+        invoice
+        for invoice in invoices
+        if invoice.kind == Invoice.Kind.INVOICE
+        and invoice.status in selectors.OPEN_STATUSES
+        and invoice.balance > 0
+    ]
     return render(
         request,
         "finance/invoice_my_list.html",
-        {"invoices": invoices, "open_statuses": selectors.OPEN_STATUSES},
+        {
+            "invoices": invoices,
+            "open_statuses": selectors.OPEN_STATUSES,
+            "to_transfer": [invoice for invoice in to_pay if invoice.collection_on is None],
+            "collecting": [invoice for invoice in to_pay if invoice.collection_on is not None],
+            **creditor_context(),
+        },
     )
 
 

@@ -18,8 +18,15 @@ from coop.core.form_tokens import once_per_form
 
 from .. import sepa_selectors as selectors
 from ..models import BankTransaction, FinanceSettings
-from ..sepa_forms import IgnoreForm, ReminderSettingsForm, ResolveForm, StatementUploadForm
+from ..sepa_forms import (
+    CallNoteForm,
+    IgnoreForm,
+    ReminderSettingsForm,
+    ResolveForm,
+    StatementUploadForm,
+)
 from ..services import FinanceError
+from ..services.calls import call_note_record
 from ..services.reminders import reminder_settings_update
 from ..services.statements import (
     statement_book,
@@ -204,8 +211,47 @@ def reminder_settings(request):
 @role_required(Role.COORDINATOR, Role.TREASURER)
 def call_list(request):
     """Whom to ring about an unpaid invoice: names, phone numbers, amounts; no bank details."""
-    rows = selectors.call_list(today=timezone.localdate())
-    return render(request, "finance/call_list.html", {"rows": rows, "today": timezone.localdate()})
+    today = timezone.localdate()
+    groups: dict[str, list] = {
+        selectors.CALL_TO_CALL: [],
+        selectors.CALL_AGREED: [],
+        selectors.CALL_CANNOT_PAY: [],
+    }
+    for row in selectors.call_list(today=today):
+        groups[row.group].append(row)
+    return render(
+        request,
+        "finance/call_list.html",
+        {
+            "to_call": groups[selectors.CALL_TO_CALL],
+            "agreed": groups[selectors.CALL_AGREED],
+            "cannot_pay": groups[selectors.CALL_CANNOT_PAY],
+            "today": today,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+@once_per_form
+@require_http_methods(["GET", "POST"])
+def call_note(request, pk: int):
+    """Noting what came of a call: a page per invoice on the call list, with earlier calls."""
+    today = timezone.localdate()
+    row = selectors.call_list_row(pk, today=today)
+    form = CallNoteForm(request.POST or None, today=today)
+    if request.method == "POST" and form.is_valid():
+        try:
+            call_note_record(invoice=row.invoice, by=request.user, **form.cleaned_data)
+        except FinanceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Het gesprek over factuur %(number)s is genoteerd.")
+                % {"number": row.invoice.number},
+            )
+            return redirect("finance:call_list")
+    return render(request, "finance/call_note.html", {"row": row, "form": form})
 
 
 urlpatterns = [
@@ -224,4 +270,5 @@ urlpatterns = [
     ),
     path("financien/herinneringen/", reminder_settings, name="reminder_settings"),
     path("financien/bellijst/", call_list, name="call_list"),
+    path("financien/bellijst/<int:pk>/", call_note, name="call_note"),
 ]

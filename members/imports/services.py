@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
 from coop.core.services import sequence_ensure_at_least, sequence_next
+from coop.lib.phone import phone_digits
 
 from ..models import Buurt, Household, Member, MemberImport, PostcodeRange, StatusChange
 from ..services import MEMBER_NUMBER_SEQUENCE, _names
@@ -344,6 +345,7 @@ def _member_import_execute(*, member_import: MemberImport, by: User) -> int:
                 "search_name": search_name,
                 "email": email,
                 "phone": r["phone"],
+                "phone_digits": phone_digits(r["phone"]),
                 "date_of_birth": _date(r["date_of_birth"]),
                 "contact_preference": "email" if email else "letter",
                 "status": status,

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
 from coop.core.form_tokens import once_per_form
+from coop.core.panels import household_panels
 from coop.lib.numbers import parse_id
 
 from .. import selectors, services
@@ -37,6 +38,7 @@ from ..forms import (
     HouseholdSearchForm,
     MemberForm,
     MoveForm,
+    NoticeConfirmForm,
     PaperConsentForm,
     PostcodeRangeForm,
     StatusChangeForm,
@@ -53,6 +55,8 @@ from ..services import (
     member_enrol,
     member_move_out,
     member_update,
+    membership_notice_confirm,
+    membership_notice_withdraw,
     postcode_range_add,
     postcode_range_remove,
 )
@@ -112,22 +116,25 @@ _MEMBER_ROW_FIELDS = (
 # template: the template engine spends about 90 µs a row on this markup, this a tenth of that.
 _MEMBER_ROW_HTML = (
     '<tr><td class="number" data-label="{l_number}">{number}</td>'
-    '<td data-label="{l_name}"><a href="{url}">{name}</a></td>'
+    '<td class="member-table__name" data-label="{l_name}"><a href="{url}">{name}</a></td>'
     '<td data-label="{l_address}"><a href="{household_url}">{address}</a></td>'
-    '<td data-label="{l_postcode}">{postcode}</td>'
+    '<td class="nowrap" data-label="{l_postcode}">{postcode}</td>'
     '<td data-label="{l_buurt}">{buurt}</td>'
     '<td data-label="{l_status}"><span class="badge badge--{status}">{status_label}</span></td>'
-    '<td data-label="{l_joined}">{joined_on}</td>'
-    '<td data-label="{l_contact}">{contact}</td></tr>\n'
+    '<td class="nowrap" data-label="{l_joined}">{joined_on}</td>'
+    '<td data-label="{l_contact}"><span class="member-contact">{contact}</span></td></tr>\n'
 )
 _NOT_DIALLED = re.compile(r"[^0-9+]")
 
 
 def _contact_html(email: str, phone: str, none: str) -> str:
-    """E-mail and phone as links (escaped here), or a muted 'none'."""
+    """E-mail and phone as links (escaped here), or a muted 'none'. A long address wraps before
+    its @ rather than somewhere in a word, and is always shown whole."""
     links = []
     if email:
-        links.append(f'<a href="mailto:{escape_text(email)}">{escape_text(email)}</a>')
+        local, at, domain = email.rpartition("@")
+        shown = f"{escape_text(local)}<wbr>@{escape_text(domain)}" if at else escape_text(email)
+        links.append(f'<a href="mailto:{escape_text(email)}">{shown}</a>')
     if phone:
         dial = _NOT_DIALLED.sub("", phone)
         links.append(f'<a href="tel:{dial}">{escape_text(phone)}</a>')
@@ -431,7 +438,82 @@ def member_detail(request, pk: int):
             ],
             "consents": member.consents.select_related("consent_text", "recorded_by"),
             "consent_form": consent_form,
+            "notices": selectors.member_notices(member),
+            "panels": household_panels(household, user=request.user),
             "can_edit": can_edit,
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+@once_per_form
+@require_http_methods(["GET", "POST"])
+def member_notice(request, pk: int):
+    """A member gave notice online: confirm it (the status changes, the history records it), or
+    take it back for them when they changed their mind and called."""
+    member = member_for_user(request.user, pk)
+    notices = selectors.member_notices(member)
+    pending = next((notice for notice in notices if notice.is_pending), None)
+    form = None
+    if pending is not None:
+        confirming = request.method == "POST" and request.POST.get("action") != "withdraw"
+        form = NoticeConfirmForm(
+            request.POST if confirming else None, initial={"effective_on": pending.end_on}
+        )
+    if request.method == "POST":
+        if pending is None:
+            messages.info(request, gettext("Deze opzegging is al afgehandeld."))
+            return redirect("members:member_detail", pk=member.pk)
+        if request.POST.get("action") == "withdraw":
+            membership_notice_withdraw(member=member, by=request.user)
+            messages.success(
+                request,
+                gettext("De opzegging is ingetrokken. %(name)s blijft lid.")
+                % {"name": member.full_name},
+            )
+            return redirect("members:member_detail", pk=member.pk)
+        if form.is_valid():
+            try:
+                member = membership_notice_confirm(
+                    notice=pending,
+                    effective_on=form.cleaned_data["effective_on"],
+                    by=request.user,
+                )
+            except MembershipError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    gettext("De opzegging van %(name)s is bevestigd: lid tot en met %(date)s.")
+                    % {
+                        "name": member.full_name,
+                        "date": dateformat.format(member.ended_on, "j F Y"),
+                    },
+                )
+                return redirect("members:member_detail", pk=member.pk)
+    others = member.household.members.current().exclude(pk=member.pk)
+    return render(
+        request,
+        "members/member_notice.html",
+        {
+            "member": member,
+            "pending": pending,
+            "notices": notices,
+            "form": form,
+            "last_in_household": pending is not None and not others.exists(),
+        },
+    )
+
+
+@role_required(Role.COORDINATOR, Role.TREASURER)
+def notice_list(request):
+    """Notices members gave online that wait for a coordinator, the oldest first."""
+    return render(
+        request,
+        "members/notice_list.html",
+        {
+            "notices": list(selectors.notices_pending()),
+            "can_edit": request.user.has_role(Role.COORDINATOR),
         },
     )
 
@@ -573,6 +655,7 @@ def household_detail(request, pk: int):
                     for move in Move.objects.filter(to_household=household).select_related("member")
                 ),
             ],
+            "panels": household_panels(household, user=request.user),
             "can_edit": request.user.has_role(Role.COORDINATOR),
         },
     )

@@ -60,6 +60,13 @@ class Command(BaseCommand):
                 f"{result.letters} letters in the outbox."
             )
         )
+        if result.money is not None:
+            money = result.money
+            self.stdout.write(
+                f"A year of money: {money.invoices} invoices, {money.batches} direct debit "
+                f"batches, {money.statements} bank statements, {money.online_payments} online "
+                f"payments; {money.on_call_list} on the call list."
+            )
         self._print_logins()
 
     def _print_logins(self):
