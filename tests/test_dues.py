@@ -189,6 +189,7 @@ def test_per_month_counts_the_joining_month(scheme):
     assert invoice_of(december).total == Decimal("0.83")  # 10,00 × 1 / 12 = 0,8333
     assert invoice_of(january).total == Decimal("10.00")
     assert "9 maanden" in invoice_of(april).lines.get().description
+    assert invoice_of(december).lines.get().description.endswith(", 1 maand)")
 
 
 def test_none_rule_skips_a_household_of_only_new_members(scheme):

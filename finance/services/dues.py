@@ -343,6 +343,7 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
     text_two = _("%(a)s en %(b)s")
     text_more = _("%(name)s en huisgenoten")
     text_months = _("%(label)s, %(months)s maanden")
+    text_one_month = _("%(label)s, 1 maand")
     label_reduced, label_first, label_further = (
         _("verlaagd tarief"),
         _("eerste lid"),
@@ -473,7 +474,10 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
             standard_count += 1
         if months < 12:
             amount = round_money(amount * months / 12)
-            label = text_months % {"label": label, "months": months}
+            label = (text_one_month if months == 1 else text_months) % {
+                "label": label,
+                "months": months,
+            }
         current.lines.append(PlannedLine(pk, name, f"{prefix}{name} ({label})"[:200], amount))
     close(current)
     return DuesPreview(
