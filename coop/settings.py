@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from coop.lib.env import env_bool, env_int, env_list, env_str, env_url
+from coop.lib.urls import SITE_URL_DEFAULT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,7 +28,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The site's address for links in e-mails, PDFs and letters (coop.lib.urls.site_url). Production
+# must set it: `check --deploy` fails on the default or any localhost address (finance.E006).
+SITE_URL = env_str("SITE_URL", SITE_URL_DEFAULT).rstrip("/") or SITE_URL_DEFAULT
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -5,11 +5,16 @@ made active so that all of them are charged: SIZE members in ~0.66 × SIZE house
 the reduced or free rate. Seeding also runs the dues for BASE_YEAR, so there are open invoices for
 the operations that need them (direct debit export, statement import).
 
+`dues.mt940` imports the statement of `dues.camt` (bench_sepa.py) written as an ING MT940: the same
+30,000 bookings, each its own :61: line (MT940 has no transactions inside an entry, so the 20,000
+debits are 20,000 lines with their /EREF/), matched and booked, then rolled back.
+
 `dues.run` is a complete, committed dues run each time: every timed run uses a new year with its
 own scheme, so it creates one invoice per household and a line per member, as the first run of a
 year does.
 """
 
+import datetime as dt
 import itertools
 from decimal import Decimal
 
@@ -17,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from coop.accounts.models import User
 from coop.accounts.roles import Role
@@ -26,7 +32,8 @@ from members import bench as members_bench
 from members.models import Member
 
 from . import bench_sepa
-from .models import ContributionScheme, Invoice, MemberRate
+from .models import CollectionItem, ContributionScheme, Invoice, MemberRate
+from .mt940_samples import ing_details, ing_file, ing_statement, ing_transaction
 from .services.dues import dues_run_execute, scheme_create
 
 USER_EMAIL = "bench-treasurer@example.org"
@@ -41,6 +48,7 @@ TARGETS = {
     # Open invoices with their totals: the totals read every open invoice, so this grows with them.
     "dues.invoice_list": {"max_ms": 1_000, "max_queries": 15},
     **bench_sepa.TARGETS,
+    "dues.mt940": {"max_ms": 30_000, "max_rss_growth_mb": 500},
 }
 
 
@@ -112,9 +120,119 @@ def dues_run_once() -> int:
     return result.created
 
 
+def mt940_document(
+    *,
+    debits: list[CollectionItem],
+    returns: list[CollectionItem],
+    transfers: list[Invoice],
+    unmatched: int,
+    day: dt.date,
+) -> bytes:
+    """An ING MT940 statement with a line per debit, return, transfer and piece of noise."""
+    lines, total = [], Decimal("0.00")
+
+    def add(amount: Decimal, details: str) -> None:
+        nonlocal total
+        lines.append(
+            ing_transaction(
+                day=day, amount=amount, bank_ref=f"{len(lines) + 1:014d}", details=details
+            )
+        )
+        total += amount
+
+    for item in debits:
+        party = (item.mandate.iban, "ABNANL2A", item.mandate.account_holder, "")
+        add(
+            item.amount,
+            ing_details(
+                eref=item.end_to_end_id,
+                mandate=item.mandate.reference,
+                counterparty=party,
+                text="Contributie",
+            ),
+        )
+    for item in returns:
+        party = (item.mandate.iban, "ABNANL2A", item.mandate.account_holder, "")
+        add(
+            -item.amount,
+            ing_details(reason="AM04", eref=item.end_to_end_id, counterparty=party, text="Storno"),
+        )
+    for invoice in transfers:
+        party = ("NL20INGB0001234567", "INGBNL2A", invoice.recipient_name, "")
+        add(
+            invoice.total,
+            ing_details(
+                eref="NOTPROVIDED", counterparty=party, text=f"Contributie factuur {invoice.number}"
+            ),
+        )
+    for i in range(unmatched):
+        if i % 2:
+            add(Decimal("-0.35"), ing_details(text="Kosten transactie"))
+        else:
+            party = ("NL18RABO0123459876", "RABONL2U", "Gever", "")
+            add(
+                Decimal("12.00"),
+                ing_details(eref="NOTPROVIDED", counterparty=party, text=f"Gift {i}"),
+            )
+    statement = ing_statement(
+        statement_id=f"P{day:%y%m%d}000000001", transactions=lines, movement=total, day=day
+    )
+    return ing_file([statement])
+
+
+def mt940_bench_statement() -> bytes:
+    """The bookings of `dues.camt` (bench_sepa.bench_statement) as MT940."""
+    batch = bench_sepa._draft_batch()
+    items = list(batch.items.select_related("mandate", "invoice").order_by("pk"))
+    debits = items[: bench_sepa.CAMT_DEBITS]
+    returns = debits[: bench_sepa.CAMT_RETURNS]
+    transfers = [
+        item.invoice
+        for item in items[
+            bench_sepa.CAMT_DEBITS : bench_sepa.CAMT_DEBITS + bench_sepa.CAMT_TRANSFERS
+        ]
+    ]
+    if len(transfers) < bench_sepa.CAMT_TRANSFERS:
+        extra = Invoice.objects.filter(
+            kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN
+        ).exclude(pk__in=batch.items.values("invoice_id"))
+        transfers += list(extra.order_by("pk")[: bench_sepa.CAMT_TRANSFERS - len(transfers)])
+    return mt940_document(
+        debits=debits,
+        returns=returns,
+        transfers=transfers,
+        unmatched=bench_sepa.CAMT_ENTRIES - len(debits) - len(returns) - len(transfers),
+        day=timezone.localdate(),
+    )
+
+
+def mt940_import_once(content: bytes) -> int:
+    """Import, match and book the MT940 statement, then roll it back: returns the lines booked."""
+    from .services.statements import statement_import
+
+    try:
+        with transaction.atomic():
+            result = statement_import(file_name="bench.sta", content=content, by=None)
+            raise bench_sepa._Rollback
+    except bench_sepa._Rollback:
+        pass
+    if result.lines + result.already_imported < bench_sepa.CAMT_ENTRIES:
+        raise RuntimeError(
+            f"the statement had {result.lines} lines, expected {bench_sepa.CAMT_ENTRIES}"
+        )
+    return result.lines
+
+
 def operations() -> list[Operation]:
     preview = reverse("finance:dues_run", args=[BASE_YEAR])
     invoices = reverse("finance:invoice_list")
+    mt940: list[bytes] = []  # built on the first (warm-up) run, not before
+
+    def mt940_import(client) -> int:
+        if not mt940:
+            mt940.append(mt940_bench_statement())
+        return mt940_import_once(mt940[0])
+
     # The pages first: every dues.run adds a year of invoices.
     return [
         Operation(
@@ -124,5 +242,6 @@ def operations() -> list[Operation]:
         Operation("dues.preview", lambda client: consume(client.get(preview))),
         # Export and import roll back, so they leave the seeded batch as it was.
         *bench_sepa.operations(),
+        Operation("dues.mt940", mt940_import),
         Operation("dues.run", lambda client: dues_run_once()),
     ]

@@ -98,11 +98,14 @@ def _prenotices_bulk(batch: CollectionBatch) -> None:
             "key", flat=True
         )
     )
+    # Printed the day the batch was made: in time for any collection date it can have.
+    printed_at = timezone.now() - dt.timedelta(days=1)
     rows = [
         OutboxMessage(
             key=prenotice_key(pk),
             channel=OutboxMessage.Channel.LETTER,
             status=OutboxMessage.Status.PRINTED,
+            sent_at=printed_at,
             template="finance/email/prenotice",
             recipient_ref=f"finance.collectionitem:{pk}",
             to_name="Bench",

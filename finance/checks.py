@@ -72,3 +72,24 @@ def check_no_demo_in_production(app_configs=None, **kwargs):
             )
         )
     return problems
+
+
+@register("finance", deploy=True)
+def check_site_url(app_configs=None, **kwargs):
+    """With DEBUG off, links in e-mails, PDFs and letters need the site's real address: the
+    default (or any localhost address) sends members to their own computer."""
+    from coop.lib.urls import is_local_url, site_url_configured
+
+    if settings.DEBUG:
+        return []
+    site = getattr(settings, "SITE_URL", "")
+    if site_url_configured() and not is_local_url(site):
+        return []
+    return [
+        Error(
+            f"SITE_URL is {site!r} with DEBUG off: links in e-mails, invoices and letters "
+            "would point to this machine instead of the website.",
+            hint="Set SITE_URL to the address members use, e.g. https://leden.example.org.",
+            id="finance.E006",
+        )
+    ]

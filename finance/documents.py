@@ -3,12 +3,12 @@ never the household's current address or names."""
 
 from django.conf import settings
 from django.db.models import Sum
-from django.urls import reverse
 from django.utils import translation
 
 from coop.core.models import Organisation
 from coop.lib.money import ZERO, round_money
 from coop.lib.pdf import render_pdf
+from coop.lib.urls import absolute_url
 
 from .models import Invoice, LedgerEntry
 from .selectors import MONEY_KINDS
@@ -33,7 +33,7 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
         "balance": round_money(invoice.total - booked),
         "iban": settings.SEPA_CREDITOR_IBAN,
         "account_name": settings.SEPA_CREDITOR_NAME,
-        "portal_url": settings.SITE_URL + reverse("finance:my_invoices"),
+        "portal_url": absolute_url("finance:my_invoices"),
     }
 
 

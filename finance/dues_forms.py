@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coop.lib.money import parse_money
+from coop.lib.money import AmountAmbiguous, AmountTooPrecise, format_money, parse_money_typed
 from coop.lib.numbers import WholeNumberField
 from members.models import Buurt
 
@@ -16,7 +16,11 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
 class MoneyField(forms.CharField):
-    """An amount as people type it: '7,50', '7.50', '€ 1.234,56'. Never negative."""
+    """An amount as people type it: '7,50', '7.50', '€ 1.234,56'. Never negative.
+
+    Read strictly (`parse_money_typed`): '1e3' is refused, and so are more than two decimals
+    ('7,555') and a point before three digits ('7.555': thousands or cents?), with a message
+    saying how to type it, instead of reading €1.000 or rounding to €7,56."""
 
     def __init__(self, *, allow_zero: bool = True, **kwargs):
         self.allow_zero = allow_zero
@@ -38,7 +42,19 @@ class MoneyField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            amount = parse_money(value)
+            amount = parse_money_typed(value)
+        except AmountTooPrecise:
+            raise forms.ValidationError(
+                _("Een bedrag heeft hoogstens twee cijfers na de komma, bijvoorbeeld 7,55.")
+            ) from None
+        except AmountAmbiguous as exc:
+            raise forms.ValidationError(
+                _(
+                    "Is %(text)s bedoeld als %(whole)s? Typ het bedrag dan zonder punt. "
+                    "Centen schrijft u na een komma, bijvoorbeeld 7,55."
+                )
+                % {"text": value.strip(), "whole": format_money(Decimal(exc.whole))}
+            ) from None
         except ValueError:
             raise forms.ValidationError(_("Vul een bedrag in, bijvoorbeeld 7,50.")) from None
         if amount < 0:

@@ -414,6 +414,7 @@ class CollectionItem(models.Model):
         PENDING = "pending", _("In incasso")
         COLLECTED = "collected", _("Geïncasseerd")
         RETURNED = "returned", _("Gestorneerd")
+        WITHDRAWN = "withdrawn", _("Ingetrokken bij de bank")
 
     batch = models.ForeignKey(CollectionBatch, on_delete=models.PROTECT, related_name="items")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="collection_items")

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coop.accounts.models import User
 from coop.lib.money import ZERO
-from members.models import Household
+from members.models import Household, Member, MembershipNotice, Move
 from members.selectors import own_member
 
 from .models import (
@@ -22,6 +34,7 @@ from .models import (
     CollectionItem,
     ContributionScheme,
     Invoice,
+    InvoiceLine,
     LedgerEntry,
     Refund,
 )
@@ -283,17 +296,114 @@ def invoices_in_collection(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     return invoices.annotate(collection_on=Subquery(pending))
 
 
-# Members: their own household only --------------------------------------------------------------
+# Households whose members all left ---------------------------------------------------------------
+
+
+def household_has_current_member(
+    *, on: dt.date | None = None, household: str = "household"
+) -> Exists:
+    """Exists(): the household at `OuterRef(household)` still has a member on `on` (default
+    today). A member counts who is applied or active without a pending notice ending before `on`,
+    or whose ended membership ends on or after `on` (notice given per the end of the year).
+
+    Filter invoices on it (`Invoice.objects.filter(household_has_current_member())`), or
+    households with `household="pk"`. A household whose members all left, moved out or died gets
+    no new contribution invoice and is never put in a direct debit batch.
+    """
+    on = on or timezone.localdate()
+    gone_by_notice = MembershipNotice.objects.filter(
+        member=OuterRef("pk"), status=MembershipNotice.Status.PENDING, end_on__lt=on
+    )
+    members = Member.objects.filter(household=OuterRef(household)).filter(
+        (Q(status__in=[Member.Status.APPLIED, Member.Status.ACTIVE]) & ~Exists(gone_by_notice))
+        | Q(status__in=Member.ENDED, ended_on__gte=on)
+    )
+    return Exists(members)
+
+
+def households_departed(*, on: dt.date | None = None) -> QuerySet[Household]:
+    """Households without any member on `on` (default today): see household_has_current_member."""
+    return Household.objects.filter(~household_has_current_member(on=on, household="pk"))
+
+
+# Members: their own household, and the ones they moved out of -----------------------------------
+
+
+_ADDRESS = re.compile(
+    r"^(?P<street>.+) (?P<number>\d+)\S*, (?P<postcode>\d{4} ?[A-Z]{2}) (?P<town>.+)$"
+)
+
+
+def _household_at(address: str) -> int | None:
+    """The household whose address line is `address` now (a Move keeps only the text)."""
+    match = _ADDRESS.match(address)
+    if match is None:
+        return None
+    for household in Household.objects.filter(
+        house_number=int(match["number"]), postcode=match["postcode"]
+    ):
+        if household.address_line == address:
+            return household.pk
+    return None
+
+
+def former_households(member: Member) -> list[tuple[int, dt.date | None, dt.date]]:
+    """The households `member` moved out of, each with the days they lived there: (household id,
+    from, until), `from` None for the first one. From the member's Move rows: each move's target
+    is lived in until the next move; the household before the first move is found by its address
+    (the Move keeps it as text) and by the invoices that name the member."""
+    moves = list(
+        Move.objects.filter(member=member)
+        .order_by("moved_on", "recorded_at", "pk")
+        .values_list("to_household_id", "moved_on", "from_address")
+    )
+    if not moves:
+        return []
+    first_move_on = moves[0][1]
+    windows: list[tuple[int, dt.date | None, dt.date]] = []
+    origins = set(
+        InvoiceLine.objects.filter(member=member, invoice__issued_on__lte=first_move_on)
+        .values_list("invoice__household_id", flat=True)
+        .distinct()
+    )
+    at_address = _household_at(moves[0][2])
+    if at_address is not None:
+        origins.add(at_address)
+    windows += [(pk, None, first_move_on) for pk in sorted(origins)]
+    for (household_id, arrived_on, _address), (_next, left_on, _from) in zip(
+        moves, moves[1:], strict=False
+    ):
+        windows.append((household_id, arrived_on, left_on))
+    return [window for window in windows if window[0] != member.household_id]
+
+
+def _member_invoices_q(member: Member) -> Q:
+    """The member's own household's invoices, those of households they moved out of (issued while
+    they lived there), and every invoice with a line for them."""
+    q = Q(household_id=member.household_id)
+    for household_id, from_on, until_on in former_households(member):
+        lived_there = Q(household_id=household_id, issued_on__lte=until_on)
+        if from_on is not None:
+            lived_there &= Q(issued_on__gte=from_on)
+        q |= lived_there
+    q |= Q(Exists(InvoiceLine.objects.filter(invoice=OuterRef("pk"), member=member)))
+    return q
 
 
 def invoices_for_user(user: User) -> QuerySet[Invoice]:
-    """The invoices of the user's own household; nothing for someone who is no member."""
+    """The invoices of the user's own household, and of households they moved out of (with the
+    credit notes of those): nothing for someone who is no member."""
     own = own_member(user)
     if own is None:
         return Invoice.objects.none()
-    return invoices_with_balance(
-        Invoice.objects.filter(household_id=own.household_id)
-    ).select_related("credited_invoice")
+    mine = _member_invoices_q(own)
+    credits = Q(
+        kind=Invoice.Kind.CREDIT_NOTE,
+        credited_invoice__in=Invoice.objects.filter(mine).values("pk"),
+    )
+    return invoices_with_balance(Invoice.objects.filter(mine | credits)).select_related(
+        "credited_invoice"
+    )
 
 
 def invoice_for_user(user: User, pk: int) -> Invoice:

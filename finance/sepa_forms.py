@@ -8,9 +8,11 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from coop.lib.money import format_money
 from coop.lib.numbers import WholeNumberField
 from members.models import Member
 
+from .dues_forms import MoneyField
 from .models import CallNote, Invoice, Mandate
 from .services import FinanceError
 from .services.calls import MAX_NOTE_LENGTH, MAX_PROMISE_DAYS, PROMISES
@@ -213,3 +215,72 @@ class CallNoteForm(forms.Form):
         elif not self.today <= promised_on <= self.today + dt.timedelta(days=MAX_PROMISE_DAYS):
             self.add_error("promised_on", _("Kies een datum van vandaag tot over een jaar."))
         return data
+
+
+class SplitForm(forms.Form):
+    """One bank line divided over several invoices: a few rows of invoice number and amount."""
+
+    ROWS = 5
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for index in range(1, self.ROWS + 1):
+            self.fields[f"invoice_{index}"] = forms.CharField(
+                label=_("Factuurnummer %(n)s") % {"n": index}, max_length=20, required=False
+            )
+            self.fields[f"amount_{index}"] = MoneyField(
+                label=_("Bedrag %(n)s") % {"n": index}, required=False, allow_zero=False
+            )
+
+    def rows(self):
+        """(invoice field, amount field) per row, for the template."""
+        return [
+            (self[f"invoice_{index}"], self[f"amount_{index}"]) for index in range(1, self.ROWS + 1)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        numbers = [
+            (data.get(f"invoice_{index}") or "").strip() for index in range(1, self.ROWS + 1)
+        ]
+        found = {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
+        parts = []
+        for index, number in enumerate(numbers, 1):
+            amount = data.get(f"amount_{index}")
+            if not number and amount is None:
+                continue
+            if not number:
+                self.add_error(f"invoice_{index}", _("Vul het factuurnummer in."))
+            elif number not in found:
+                self.add_error(
+                    f"invoice_{index}",
+                    _("Er is geen factuur met nummer %(number)s.") % {"number": number},
+                )
+            if amount is None and f"amount_{index}" not in self.errors:
+                self.add_error(f"amount_{index}", _("Vul het bedrag in."))
+            if number in found and amount is not None:
+                parts.append((found[number], amount))
+        if not parts and not self.errors:
+            raise forms.ValidationError(_("Vul minstens één factuur met een bedrag in."))
+        self.parts = parts
+        return data
+
+
+class LinkBatchForm(forms.Form):
+    batch = forms.TypedChoiceField(label=_("Incassobatch"), coerce=int)
+
+    def __init__(self, *args, batches=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["batch"].choices = [
+            (
+                batch.pk,
+                _("%(date)s · %(batch)s · %(total)s open in %(count)s incasso's")
+                % {
+                    "date": batch.collection_date.strftime("%d-%m-%Y"),
+                    "batch": batch.message_id,
+                    "total": format_money(total),
+                    "count": count,
+                },
+            )
+            for batch, total, count in batches
+        ]

@@ -38,6 +38,13 @@ from .models import (
 )
 from .services.calls import PROMISES
 from .services.reminders import LEVEL_CALL_LIST, OPEN_STATUSES
+from .services.returns import (
+    DONE,
+    NEXT_STEP_TEXT,
+    manual_after_return,
+    return_next_step,
+    return_reason_text,
+)
 
 
 def mandate_search(*, status: str = "", q: str = "") -> QuerySet[Mandate]:
@@ -81,9 +88,77 @@ def batch_items(batch: CollectionBatch) -> QuerySet[CollectionItem]:
     return batch.items.select_related("invoice", "mandate").order_by("invoice__number")
 
 
+def collection_item_get(pk: int) -> CollectionItem:
+    try:
+        return CollectionItem.objects.select_related("invoice", "batch").get(pk=pk)
+    except CollectionItem.DoesNotExist:
+        raise Http404 from None
+
+
 def batch_item_counts(batch: CollectionBatch) -> dict[str, int]:
     rows = batch.items.order_by().values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
+
+
+def batches_pending() -> list[tuple[CollectionBatch, Decimal, int]]:
+    """Exported batches with debits still pending, each with the pending total and count: what
+    a bank line can be linked to by hand."""
+    batches = (
+        CollectionBatch.objects.defer("xml")
+        .filter(status=CollectionBatch.Status.EXPORTED)
+        .annotate(
+            pending_total=Coalesce(
+                Sum("items__amount", filter=Q(items__status=CollectionItem.Status.PENDING)), ZERO
+            ),
+            pending_count=Count("items", filter=Q(items__status=CollectionItem.Status.PENDING)),
+        )
+        .filter(pending_count__gt=0)
+        .order_by("-collection_date", "-pk")
+    )
+    return [(batch, batch.pending_total, batch.pending_count) for batch in batches[:20]]
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    item: CollectionItem
+    returns_of_invoice: int
+
+    @property
+    def reason(self) -> str:
+        return return_reason_text(self.item.return_reason)
+
+    @property
+    def next_step(self) -> str:
+        if self.item.invoice.status not in OPEN_STATUSES:
+            return DONE
+        return return_next_step(self.item.return_reason, returns_of_invoice=self.returns_of_invoice)
+
+    @property
+    def next_step_text(self) -> str:
+        return str(NEXT_STEP_TEXT[self.next_step])
+
+
+def returned_items() -> QuerySet[CollectionItem]:
+    """Returned debits, newest collection first, each with how often its invoice came back."""
+    returns_of_invoice = (
+        CollectionItem.objects.filter(
+            invoice=OuterRef("invoice_id"), status=CollectionItem.Status.RETURNED
+        )
+        .order_by()
+        .values("invoice")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        CollectionItem.objects.filter(status=CollectionItem.Status.RETURNED)
+        .annotate(returns_of_invoice=Subquery(returns_of_invoice))
+        .select_related("invoice", "batch", "invoice__household")
+        .order_by("-batch__collection_date", "invoice__number")
+    )
+
+
+def return_rows(items) -> list[ReturnRow]:
+    return [ReturnRow(item=item, returns_of_invoice=item.returns_of_invoice) for item in items]
 
 
 def statement_list() -> QuerySet[BankStatement]:
@@ -160,9 +235,8 @@ def _newest_note(field_name: str) -> Subquery:
 def _call_list_invoices(*, today: dt.date) -> QuerySet[Invoice]:
     """The invoices on the call list, each annotated with `call_group`."""
     return (
-        Invoice.objects.filter(
-            kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES, reminder_level__gte=LEVEL_CALL_LIST
-        )
+        Invoice.objects.filter(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES)
+        .filter(Q(reminder_level__gte=LEVEL_CALL_LIST) | manual_after_return())
         .annotate(
             last_outcome=_newest_note("outcome"), last_follow_up_on=_newest_note("follow_up_on")
         )

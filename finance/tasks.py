@@ -8,8 +8,8 @@ from .services.mandates import mandates_expire_unused
 from .services.payments import payment_refund_surplus_automatically
 from .services.receipts import receipts_queue
 from .services.reminders import reminders_send
+from .services.returns import collection_returns_notify
 from .services.sepa import batch_prenotify
-from .services.statements import collection_returns_notify
 
 
 @shared_task

@@ -39,7 +39,7 @@ from finance.services.dues import scheme_create
 from finance.services.invoices import payment_record_manual
 from finance.services.ledger import invoice_balance
 from finance.services.payments import demo_checkout_complete, payment_start
-from finance.services.sepa import batch_create
+from finance.services.sepa import batch_create, batch_prenotify
 from finance.views import statements
 from members.imports import member_import_upload
 from members.models import (
@@ -86,6 +86,7 @@ PROTECTED = {
     "finance:invoice_credit",
     "finance:invoice_write_off",
     "finance:invoice_payment_manual",
+    "finance:ledger_entry_reverse",
     "finance:invoice_overpaid",
     "finance:payment_refund",
     "finance:mandate_record_paper",
@@ -95,6 +96,10 @@ PROTECTED = {
     "finance:batch_collected",
     "finance:statement_import",
     "finance:transaction_resolve",
+    "finance:transaction_split",
+    "finance:transaction_link_batch",
+    "finance:batch_items_remove",
+    "finance:collection_item_withdraw",
     "finance:call_note",
 }
 
@@ -481,6 +486,82 @@ def _transaction_resolve(settings):
     )
 
 
+def _unmatched_line(amount: Decimal) -> BankTransaction:
+    statement = BankStatement.objects.create(
+        file_name="b.xml", file_hash="b" * 64, format="camt053"
+    )
+    return BankTransaction.objects.create(
+        statement=statement, entry_key="k2", booking_date=TODAY, amount=amount
+    )
+
+
+def resolved_lines():
+    return BankTransaction.objects.filter(status=BankTransaction.Status.RESOLVED).count()
+
+
+def _transaction_split(settings):
+    first, second = invoice_of_ten(), invoice_of_ten()
+    line = _unmatched_line(Decimal("20.00"))
+    return Case(
+        "treasurer",
+        reverse("finance:transaction_split", args=[line.pk]),
+        lambda: {
+            "invoice_1": first.number,
+            "amount_1": "10,00",
+            "invoice_2": second.number,
+            "amount_2": "10,00",
+        },
+        resolved_lines,
+    )
+
+
+def _transaction_link_batch(settings):
+    member, mandate = household_with_mandate(5)
+    invoice = make_invoice(member.household)
+    batch, _items = exported_batch([(invoice, mandate)], batch_no=5)
+    line = _unmatched_line(invoice.total)
+    return Case(
+        "treasurer",
+        reverse("finance:unmatched_list"),
+        lambda: {f"t{line.pk}-batch": batch.pk},
+        resolved_lines,
+        url=reverse("finance:transaction_link_batch", args=[line.pk]),
+    )
+
+
+def _batch_items_remove(settings):
+    settings.SEPA_CREDITOR_ID = "NL79ZZZ999999990000"
+    member, _mandate = household_with_mandate(6)
+    Member.objects.filter(pk=member.pk).update(
+        email="", contact_preference=Member.ContactPreference.LETTER
+    )
+    invoice = make_invoice(member.household)
+    batch = batch_create(collection_date=dt.date(2026, 12, 15), by=None, today=TODAY)
+    batch_prenotify(batch=batch)
+    item = batch.items.get(invoice=invoice)
+    return Case(
+        "treasurer",
+        reverse("finance:batch_detail", args=[batch.pk]),
+        lambda: {"item": str(item.pk)},
+        lambda: 1 - batch.items.count(),
+        url=reverse("finance:batch_items_remove", args=[batch.pk]),
+    )
+
+
+def _collection_item_withdraw(settings):
+    member, mandate = household_with_mandate(7)
+    invoice = make_invoice(member.household)
+    batch, items = exported_batch([(invoice, mandate)], batch_no=7)
+    payment_record_manual(invoice=invoice, amount=invoice.total, booked_on=TODAY)
+    return Case(
+        "treasurer",
+        reverse("finance:batch_detail", args=[batch.pk]),
+        lambda: {},
+        lambda: batch.items.filter(status="withdrawn").count(),
+        url=reverse("finance:collection_item_withdraw", args=[items[0].pk]),
+    )
+
+
 def _call_note(settings):
     invoice = invoice_of_ten()
     Invoice.objects.filter(pk=invoice.pk).update(reminder_level=3)  # after two reminders
@@ -489,6 +570,18 @@ def _call_note(settings):
         reverse("finance:call_note", args=[invoice.pk]),
         lambda: {"outcome": CallNote.Outcome.NOT_REACHED, "note": "Geen gehoor"},
         CallNote.objects.count,
+    )
+
+
+def _ledger_entry_reverse(settings):
+    entry = payment_record_manual(
+        invoice=invoice_of_ten(), amount=Decimal("10.00"), booked_on=TODAY
+    )
+    return Case(
+        "treasurer",
+        reverse("finance:ledger_entry_reverse", args=[entry.pk]),
+        lambda: {"reason": "verkeerde factuur", "confirm": "on"},
+        entries(LedgerEntry.Kind.REVERSAL),
     )
 
 
@@ -511,6 +604,7 @@ CASES = {
     "finance:invoice_payment_manual (confirmed overpayment)": (
         _invoice_payment_manual_confirmed_overpayment
     ),
+    "finance:ledger_entry_reverse": _ledger_entry_reverse,
     "finance:invoice_overpaid (refund)": _invoice_overpaid_refund,
     "finance:invoice_overpaid (credit)": _invoice_overpaid_credit,
     "finance:payment_refund": _payment_refund,
@@ -521,6 +615,10 @@ CASES = {
     "finance:batch_collected": _batch_collected,
     "finance:statement_import": _statement_import,
     "finance:transaction_resolve": _transaction_resolve,
+    "finance:transaction_split": _transaction_split,
+    "finance:transaction_link_batch": _transaction_link_batch,
+    "finance:batch_items_remove": _batch_items_remove,
+    "finance:collection_item_withdraw": _collection_item_withdraw,
     "finance:call_note": _call_note,
 }
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from finance.models import BankTransaction, Invoice, LedgerEntry, Refund
 from finance.selectors import finance_overview, invoices_overpaid
 from finance.services import FinanceError
+from finance.services.bank_links import transaction_resolve
 from finance.services.dues import dues_run_execute, scheme_create
 from finance.services.ledger import invoice_balance
 from finance.services.overpayments import (
@@ -17,7 +18,7 @@ from finance.services.overpayments import (
     overpayment_keep_as_credit,
     overpayment_refund,
 )
-from finance.services.statements import statement_import, transaction_resolve
+from finance.services.statements import statement_import
 
 from .factories import MemberFactory
 from .sepa_support import FIXTURES, make_invoice

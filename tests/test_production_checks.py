@@ -20,6 +20,7 @@ SERVED = {
     "DATABASE_URL": "postgres://u@db/coop",
     "REDIS_URL": "redis://redis:6379/0",
     "MOLLIE_API_KEY": "test_no_network_calls",
+    "SITE_URL": "https://leden.example.org",
 }
 
 
@@ -134,7 +135,12 @@ def _errors(**options) -> str:
     ],
 )
 def test_deploy_check_on_the_demo_stand_ins(changes, expected):
-    production = {"DEBUG": False, "MOLLIE_API_KEY": "test_x", "CACHES": {"default": REDIS}}
+    production = {
+        "DEBUG": False,
+        "MOLLIE_API_KEY": "test_x",
+        "CACHES": {"default": REDIS},
+        "SITE_URL": "https://leden.example.org",
+    }
     with override_settings(**production, **changes):
         errors = _errors(deploy=True, tags=["finance"])
     for code in ["finance.E004", "finance.E005"]:
@@ -175,3 +181,41 @@ def test_with_debug_off_the_cache_must_be_shared(backend, refused, tmp_path):
 def test_with_debug_on_a_local_cache_is_fine():
     with override_settings(DEBUG=True, CACHES={"default": LOCMEM}):
         assert _errors(tags=["caches"]) == ""
+
+
+# SITE_URL: the address links in e-mails, PDFs and letters use ---------------------------------
+
+
+def test_without_site_url_the_deploy_check_fails():
+    env = {k: v for k, v in SERVED.items() if k != "SITE_URL"}
+    returncode, output = deploy_check(env)
+    assert returncode != 0
+    assert "finance.E006" in output
+    assert "SITE_URL" in output
+    returncode, output = deploy_check({**SERVED, "SITE_URL": "http://localhost:8000"})
+    assert returncode != 0
+    assert "finance.E006" in output
+
+
+@pytest.mark.parametrize(
+    ("site_url", "refused"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost", True),
+        ("https://wijkcoop.localhost", True),
+        ("http://[::1]:8000", True),
+        ("", True),
+        ("https://leden.example.org", False),
+        ("https://example.org:8443", False),
+    ],
+)
+def test_deploy_check_on_site_url(site_url, refused):
+    production = {"DEBUG": False, "MOLLIE_API_KEY": "test_x", "CACHES": {"default": REDIS}}
+    with override_settings(**production, SITE_URL=site_url):
+        errors = _errors(deploy=True, tags=["finance"])
+    assert ("finance.E006" in errors) == refused, errors
+
+
+def test_site_url_is_no_error_with_debug_on():
+    with override_settings(DEBUG=True, SITE_URL="http://127.0.0.1:8000"):
+        assert "finance.E006" not in _errors(deploy=True, tags=["finance"])

@@ -9,6 +9,7 @@ from django.urls import reverse
 from lxml import etree
 
 from coop.core.models import OutboxMessage
+from coop.core.services import outbox_mark_printed
 from finance.checks import check_sepa_settings
 from finance.models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
 from finance.services import FinanceError
@@ -559,9 +560,16 @@ def test_members_who_want_letters_get_the_notice_on_paper():
     Member.objects.filter(pk=member.pk).update(contact_preference=Member.ContactPreference.LETTER)
     make_invoice(member.household)
     batch = batch_create(collection_date=COLLECTION, by=None)
-    batch_export(batch=batch, by=None)  # queues what the task has not queued yet
+    # Export queues what the task has not queued yet, and waits for the letter to be printed.
+    with pytest.raises(FinanceError, match="nog niet geprint"):
+        batch_export(batch=batch, by=None)
     message = OutboxMessage.objects.get(key=f"finance.prenotice:{batch.items.get().pk}")
     assert message.channel == OutboxMessage.Channel.LETTER
+    assert message.status == OutboxMessage.Status.PENDING
+    outbox_mark_printed(message_ids=[message.pk])  # printed today, 22 days before the date
+    batch_export(batch=batch, by=None)
+    batch.refresh_from_db()
+    assert batch.status == CollectionBatch.Status.EXPORTED
 
 
 def test_url_names_exist():

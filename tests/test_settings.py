@@ -88,6 +88,7 @@ def test_deploy_check_with_production_values_has_no_warnings():
             "DATABASE_URL": "postgres://u@db/coop",
             "REDIS_URL": "redis://redis:6379/0",
             "MOLLIE_API_KEY": "test_no_network_calls",
+            "SITE_URL": "https://leden.example.org",
         },
         sys.executable,
         "manage.py",

@@ -11,20 +11,17 @@ from coop.core.models import OutboxMessage
 from finance.models import (
     BankStatement,
     BankTransaction,
+    CollectionBatch,
     CollectionItem,
     Invoice,
     LedgerEntry,
     Mandate,
 )
 from finance.services import FinanceError
+from finance.services.bank_links import transaction_ignore, transaction_resolve
 from finance.services.collections import batch_mark_collected
 from finance.services.ledger import invoice_balance
-from finance.services.statements import (
-    collection_returns_notify,
-    statement_import,
-    transaction_ignore,
-    transaction_resolve,
-)
+from finance.services.statements import collection_returns_notify, statement_import
 
 from .factories import MemberFactory
 from .sepa_support import FIXTURES, exported_batch, household_with_mandate, make_invoice
@@ -88,9 +85,9 @@ def test_debit_batch_books_each_transaction_by_end_to_end_id(world):
     }
     lines = BankTransaction.objects.order_by("entry_key")
     assert [line.entry_key for line in lines] == [
-        "NL91ABNA0417164300:20261215-DD-0001:2026-000001-B1",
-        "NL91ABNA0417164300:20261215-DD-0001:2026-000002-B1",
-        "NL91ABNA0417164300:20261215-DD-0001:2026-000003-B1",
+        "NL91ABNA0417164300:2026-12-15:17.50:20261215-DD-0001:2026-000001-B1",
+        "NL91ABNA0417164300:2026-12-15:17.50:20261215-DD-0001:2026-000002-B1",
+        "NL91ABNA0417164300:2026-12-15:17.50:20261215-DD-0001:2026-000003-B1",
     ]
     assert {line.status for line in lines} == {BankTransaction.Status.MATCHED}
     assert lines[0].counterparty_iban == "NL58ABNA0000000001" and lines[0].amount == Decimal(
@@ -101,9 +98,12 @@ def test_debit_batch_books_each_transaction_by_end_to_end_id(world):
     assert statement.statement_id == "NL91ABNA0417164300-20261215"
 
 
-def test_marking_the_batch_collected_after_the_import_books_nothing_more(world):
+def test_the_import_marks_the_batch_collected_and_marking_it_again_books_nothing(world):
     _import("debit-batch.xml")
-    assert batch_mark_collected(batch=world["batch"], by=None, today=dt.date(2026, 12, 16)) == 0
+    world["batch"].refresh_from_db()
+    assert world["batch"].status == CollectionBatch.Status.COLLECTED
+    with pytest.raises(FinanceError, match="al als geïncasseerd"):
+        batch_mark_collected(batch=world["batch"], by=None, today=dt.date(2026, 12, 16))
     assert LedgerEntry.objects.count() == 3
 
 
@@ -173,7 +173,7 @@ def test_transfer_is_matched_by_the_invoice_number_in_the_description(world):
     assert _status(invoice) == Invoice.Status.PAID
     entry = LedgerEntry.objects.get()
     assert entry.source == LedgerEntry.Source.TRANSFER
-    assert entry.external_id == "NL91ABNA0417164300:20261216-TR-0001"
+    assert entry.external_id == "NL91ABNA0417164300:2026-12-16:10.00:20261216-TR-0001"
     assert entry.amount == Decimal("10.00") and entry.invoice == invoice
     line = BankTransaction.objects.get()
     assert line.invoice == invoice and line.counterparty_name == "J. Bakker"
@@ -296,7 +296,7 @@ def test_mt940_fallback_matches_transfers_and_returns(world):
     )  # MS02: no reason
     assert _status(world["invoices"][1]) == Invoice.Status.OPEN
     transfer = LedgerEntry.objects.get(source=LedgerEntry.Source.TRANSFER)
-    assert transfer.external_id == "NL91ABNA0417164300:20261215TR01"
+    assert transfer.external_id == "NL91ABNA0417164300:2026-12-15:10.00:20261215TR01"
     with pytest.raises(FinanceError, match="al eerder ingelezen"):
         statement_import(file_name="statement.sta", content=content, by=None)
 

@@ -3,7 +3,6 @@ import hashlib
 import logging
 import smtplib
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -13,6 +12,7 @@ from django.utils import timezone, translation
 
 from coop.lib.emails import render_email
 from coop.lib.tasks import task_enqueue
+from coop.lib.urls import site_host
 
 from .form_tokens import FORM_TOKEN_MAX_AGE
 from .models import FormSubmission, NumberSequence, Organisation, OutboxMessage
@@ -101,7 +101,7 @@ def outbox_message_id(*, message: OutboxMessage) -> str:
     the key so two installations, or a database built again, do not reuse each other's ids.
     """
     digest = hashlib.sha256(f"{message.pk}:{message.key}".encode()).hexdigest()[:16]
-    domain = urlsplit(settings.SITE_URL).hostname or "wijkcoop.localhost"
+    domain = site_host()
     return f"<outbox-{message.pk}.{digest}@{domain}>"
 
 

@@ -71,8 +71,9 @@ def household_contact(
 
 def invoice_pay_url(invoice) -> str:
     """A link for e-mails and letters: paying the invoice online, else the member's invoice list."""
-    from django.conf import settings
     from django.urls import NoReverseMatch, reverse
+
+    from coop.lib.urls import site_url
 
     try:
         path = reverse("finance:invoice_pay", args=[invoice.pk])
@@ -81,7 +82,7 @@ def invoice_pay_url(invoice) -> str:
             path = reverse("finance:my_invoices")
         except NoReverseMatch:
             path = "/mijn/"
-    return settings.SITE_URL + path
+    return site_url(path)
 
 
 def creditor_context() -> dict[str, str]:

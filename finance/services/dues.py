@@ -1,9 +1,11 @@
-"""Contribution schemes and the yearly dues run (contributierun).
+"""The yearly dues run (contributierun); the schemes it charges by are in schemes.py.
 
 Rules of the run, in one place:
 
 - Who is charged for year Y: members with status *active* at the moment of the run who joined on or
-  before 31 December of Y. Applied members (not yet accepted) and ended members are not charged.
+  before 31 December of Y. Applied members (not yet accepted) and ended members are not charged,
+  nor a member whose notice (still waiting for the coordinator) ends before Y starts: they are
+  listed as skipped. A household without anyone left to charge gets no invoice.
 - Per household, members are ranked by joining date (then member number). The first member on the
   standard rate pays `first_member_amount`, every further standard member `further_member_amount`.
   Members on the reduced rate pay `reduced_amount` wherever they rank. Free members (honorary) are
@@ -19,6 +21,8 @@ Rules of the run, in one place:
   have none yet; a new member in a household that already has one is listed in the preview for the
   treasurer (no automatic extra invoice). A member already on a contribution invoice of the year
   (for example in their previous household) is not charged again.
+- Each invoice's lines and recipient name are written in the invoice's language (that of the
+  household's first member charged), whatever language the treasurer uses.
 - Invoice numbers come from the yearly sequence of the issue date (`invoice_number_next`), drawn in
   one block inside the run's transaction: a rolled-back run leaves no gap.
 """
@@ -29,152 +33,50 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, override
 
 from coop.accounts.models import User
 from coop.core.services import sequence_next
 from coop.lib.money import ZERO, format_money, round_money
-from members.models import Member
+from members.models import Member, MembershipNotice
 
 from ..models import ContributionScheme, Invoice, InvoiceLine, MemberRate
 from . import FinanceError
 from .overpayments import household_credits_apply
-
-SCHEME_FIELDS = (
-    "first_member_amount",
-    "further_member_amount",
-    "reduced_amount",
-    "mid_year",
-    "due_days",
-    "description",
-    "minimum_invoice_amount",
-    "below_minimum",
+from .schemes import (
+    MAX_AMOUNT,
+    MONEY_FIELDS,
+    SCHEME_FIELDS,
+    YEAR_MAX,
+    YEAR_MIN,
+    member_rate_set,
+    scheme_create,
+    scheme_update,
 )
-MONEY_FIELDS = (
-    "first_member_amount",
-    "further_member_amount",
-    "reduced_amount",
-    "minimum_invoice_amount",
-)
-YEAR_MIN, YEAR_MAX = 2000, 2100
-MAX_AMOUNT = Decimal("9999.99")
 
-
-# Schemes -----------------------------------------------------------------------------------------
-
-
-def _clean_scheme_values(values: dict[str, Any]) -> dict[str, Any]:
-    cleaned = dict(values)
-    for name in MONEY_FIELDS:
-        if name not in cleaned:
-            continue
-        amount = cleaned[name]
-        if isinstance(amount, float):
-            raise TypeError("amounts must be Decimal")
-        if amount is None:
-            raise FinanceError(_("Vul een bedrag in euro's in, bijvoorbeeld 7,50."))
-        amount = round_money(Decimal(amount))
-        if amount < 0:
-            raise FinanceError(_("Een bedrag kan niet negatief zijn."))
-        if amount > MAX_AMOUNT:
-            raise FinanceError(_("Dat bedrag is te hoog voor een contributie."))
-        cleaned[name] = amount
-    if "mid_year" in cleaned and cleaned["mid_year"] not in ContributionScheme.MidYear.values:
-        raise FinanceError(_("Kies hoe iemand betaalt die halverwege het jaar lid wordt."))
-    if (
-        "below_minimum" in cleaned
-        and cleaned["below_minimum"] not in ContributionScheme.BelowMinimum.values
-    ):
-        raise FinanceError(_("Kies wat er gebeurt als een factuur onder het minimumbedrag komt."))
-    if "due_days" in cleaned and not 0 <= int(cleaned["due_days"]) <= 365:
-        raise FinanceError(_("De betaaltermijn is 0 tot 365 dagen."))
-    if "description" in cleaned:
-        cleaned["description"] = str(cleaned["description"]).strip()[:140] or "Contributie"
-    return cleaned
-
-
-@transaction.atomic
-def scheme_create(
-    *,
-    year: int,
-    first_member_amount: Decimal,
-    further_member_amount: Decimal,
-    reduced_amount: Decimal,
-    mid_year: str = ContributionScheme.MidYear.FULL,
-    due_days: int = 30,
-    description: str = "Contributie",
-    minimum_invoice_amount: Decimal = ZERO,
-    below_minimum: str = ContributionScheme.BelowMinimum.SKIP,
-    by: User | None = None,
-) -> ContributionScheme:
-    if not YEAR_MIN <= int(year) <= YEAR_MAX:
-        raise FinanceError(
-            _("Kies een jaar tussen %(min)s en %(max)s.") % {"min": YEAR_MIN, "max": YEAR_MAX}
-        )
-    values = _clean_scheme_values(
-        {
-            "first_member_amount": first_member_amount,
-            "further_member_amount": further_member_amount,
-            "reduced_amount": reduced_amount,
-            "mid_year": mid_year,
-            "due_days": due_days,
-            "description": description,
-            "minimum_invoice_amount": minimum_invoice_amount,
-            "below_minimum": below_minimum,
-        }
-    )
-    if ContributionScheme.objects.filter(year=year).exists():
-        raise FinanceError(_("Er is al een regeling voor %(year)s.") % {"year": year})
-    try:
-        with transaction.atomic():
-            return ContributionScheme.objects.create(year=year, **values)
-    except IntegrityError:
-        raise FinanceError(_("Er is al een regeling voor %(year)s.") % {"year": year}) from None
-
-
-@transaction.atomic
-def scheme_update(
-    *, scheme: ContributionScheme, by: User | None = None, **changes: Any
-) -> ContributionScheme:
-    """Change a scheme that no dues run has used yet. The year itself is not changed."""
-    unknown = set(changes) - set(SCHEME_FIELDS)
-    if unknown:
-        raise TypeError(f"scheme_update got unknown fields: {sorted(unknown)}")
-    locked = ContributionScheme.objects.select_for_update().get(pk=scheme.pk)
-    if locked.locked_at is not None:
-        raise FinanceError(
-            _(
-                "De regeling voor %(year)s is al gebruikt voor de contributierun en kan niet meer "
-                "worden gewijzigd. Verbeter een factuur met een creditnota."
-            )
-            % {"year": locked.year}
-        )
-    values = _clean_scheme_values(changes)
-    for name, value in values.items():
-        setattr(locked, name, value)
-    locked.save()
-    return locked
-
-
-@transaction.atomic
-def member_rate_set(
-    *, member: Member, rate: str, reason: str = "", by: User | None = None
-) -> MemberRate:
-    """Put a member on the standard, reduced or free rate. Reduced and free need a reason."""
-    if rate not in MemberRate.Rate.values:
-        raise FinanceError(_("Kies een tarief."))
-    reason = reason.strip()
-    if rate != MemberRate.Rate.STANDARD and not reason:
-        raise FinanceError(_("Geef een reden voor het verlaagde of gratis tarief."))
-    member_rate, _created = MemberRate.objects.update_or_create(
-        member=member, defaults={"rate": rate, "reason": reason[:200]}
-    )
-    return member_rate
+__all__ = [
+    "MAX_AMOUNT",
+    "MONEY_FIELDS",
+    "SCHEME_FIELDS",
+    "YEAR_MAX",
+    "YEAR_MIN",
+    "DuesPreview",
+    "DuesRunResult",
+    "PlannedInvoice",
+    "PlannedLine",
+    "SkipReason",
+    "Skipped",
+    "dues_run_execute",
+    "dues_run_preview",
+    "dues_run_summary",
+    "member_rate_set",
+    "scheme_create",
+    "scheme_update",
+]
 
 
 # The plan: who pays what -------------------------------------------------------------------------
@@ -185,6 +87,7 @@ class SkipReason(models.TextChoices):
 
     APPLIED = "aangemeld", gettext_lazy("Aangemeld, nog geen lid")
     LATER = "na-dit-jaar", gettext_lazy("Lid vanaf een later jaar")
+    LEFT = "opgezegd", gettext_lazy("Opgezegd, weg voor dit jaar")
     FREE = "gratis", gettext_lazy("Gratis lid")
     ON_INVOICE = "al-op-factuur", gettext_lazy("Staat al op een factuur van dit jaar")
     MID_YEAR = "halverwege", gettext_lazy("Dit jaar lid geworden; de regeling rekent niets")
@@ -306,14 +209,47 @@ _MEMBER_COLUMNS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _InvoiceWords:
+    """What the run writes on an invoice, in that invoice's language."""
+
+    prefix: str
+    minimum: str
+    two: str
+    more: str
+    months: str
+    one_month: str
+    reduced: str
+    first: str
+    further: str
+
+
+def _invoice_words(scheme: ContributionScheme, language: str) -> _InvoiceWords:
+    with override(language or "nl"):
+        # The scheme's description is the treasurer's text; the default one ("Contributie") has
+        # a translation.
+        description = _(scheme.description) if scheme.description else ""
+        return _InvoiceWords(
+            prefix=f"{description} {scheme.year} – ",
+            minimum=_("Minimumbedrag (het totaal was %(total)s)"),
+            two=_("%(a)s en %(b)s"),
+            more=_("%(name)s en huisgenoten"),
+            months=_("%(label)s, %(months)s maanden"),
+            one_month=_("%(label)s, 1 maand"),
+            reduced=_("verlaagd tarief"),
+            first=_("eerste lid"),
+            further=_("volgend lid"),
+        )
+
+
 def _plan(*, scheme: ContributionScheme) -> DuesPreview:
-    """Work out the run from three queries; shared by the preview and the run itself.
+    """Work out the run from four queries; shared by the preview and the run itself.
 
     Runs once per member of the whole register, so the loop works on plain tuples and translates
     its words once, before the loop.
     """
     year = scheme.year
-    year_end = dt.date(year, 12, 31)
+    year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     rows = (
         Member.objects.filter(status__in=[Member.Status.ACTIVE, Member.Status.APPLIED])
         .order_by("household_id", "joined_on", "number")
@@ -330,7 +266,18 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
         ).values_list("member_id", "invoice__number")
     )
 
+    # Ended members are not read at all; a member whose notice (not yet confirmed) ends before
+    # the year starts is gone by then too.
+    leaving: dict[int, dt.date] = dict(
+        MembershipNotice.objects.filter(
+            status=MembershipNotice.Status.PENDING,
+            end_on__lt=year_start,
+            member__status__in=[Member.Status.ACTIVE, Member.Status.APPLIED],
+        ).values_list("member_id", "end_on")
+    )
+
     text_applied = _("Aangemeld, nog geen lid.")
+    text_left = _("Opgezegd per %(date)s, voor %(year)s.")
     text_later = _("Lid sinds %(date)s, na dit jaar.")
     text_free = _("Gratis lid: %(reason)s")
     text_free_plain = _("Gratis lid.")
@@ -339,17 +286,14 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
     text_new = _("Nieuw lid in huishouden met factuur %(number)s.")
     text_zero = _("Totaal € 0,00: geen factuur.")
     text_below = _("Totaal %(total)s is minder dan het minimumbedrag %(minimum)s: geen factuur.")
-    text_minimum = _("Minimumbedrag (het totaal was %(total)s)")
-    text_two = _("%(a)s en %(b)s")
-    text_more = _("%(name)s en huisgenoten")
-    text_months = _("%(label)s, %(months)s maanden")
-    text_one_month = _("%(label)s, 1 maand")
-    label_reduced, label_first, label_further = (
-        _("verlaagd tarief"),
-        _("eerste lid"),
-        _("volgend lid"),
-    )
-    prefix = f"{scheme.description} {year} – "
+    # The words on the invoices, once per language.
+    words_in: dict[str, _InvoiceWords] = {}
+
+    def words_for(language: str) -> _InvoiceWords:
+        if language not in words_in:
+            words_in[language] = _invoice_words(scheme, language)
+        return words_in[language]
+
     amounts = {
         MemberRate.Rate.REDUCED: scheme.reduced_amount,
         "first": scheme.first_member_amount,
@@ -371,6 +315,7 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
     def close(planned: PlannedInvoice | None) -> None:
         if planned is None or not planned.lines:
             return
+        words = words_for(planned.language)
         total = planned.total
         if total <= 0:
             skipped.append(
@@ -400,12 +345,14 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
                 return
             planned.raised_from = total
             planned.lines.append(
-                PlannedLine(None, "", f"{prefix}{text_minimum % values}"[:200], minimum - total)
+                PlannedLine(
+                    None, "", f"{words.prefix}{words.minimum % values}"[:200], minimum - total
+                )
             )
         if len(names) == 2:
-            planned.recipient_name = text_two % {"a": names[0], "b": names[1]}
+            planned.recipient_name = words.two % {"a": names[0], "b": names[1]}
         elif len(names) > 2:
-            planned.recipient_name = text_more % {"name": names[0]}
+            planned.recipient_name = words.more % {"name": names[0]}
         planned.recipient_name = planned.recipient_name[:300]
         invoices.append(planned)
 
@@ -420,6 +367,9 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
         joined_on = joined_on or applied_on
         if status == Member.Status.APPLIED:
             reason, code = text_applied, SkipReason.APPLIED
+        elif pk in leaving:
+            reason = text_left % {"date": leaving[pk].strftime("%d-%m-%Y"), "year": year}
+            code = SkipReason.LEFT
         elif joined_on > year_end:
             reason, code = text_later % {"date": joined_on.strftime("%d-%m-%Y")}, SkipReason.LATER
         elif rate == MemberRate.Rate.FREE:
@@ -460,25 +410,26 @@ def _plan(*, scheme: ContributionScheme) -> DuesPreview:
             )
             names = []
             standard_count = 0
+            words = words_for(current.language)
         if not current.recipient_email and email:
             current.recipient_email = email
         names.append(name)
 
         if rate == MemberRate.Rate.REDUCED:
-            amount, label = amounts[MemberRate.Rate.REDUCED], label_reduced
+            amount, label = amounts[MemberRate.Rate.REDUCED], words.reduced
         elif standard_count == 0:
-            amount, label = amounts["first"], label_first
+            amount, label = amounts["first"], words.first
             standard_count += 1
         else:
-            amount, label = amounts["further"], label_further
+            amount, label = amounts["further"], words.further
             standard_count += 1
         if months < 12:
             amount = round_money(amount * months / 12)
-            label = (text_one_month if months == 1 else text_months) % {
+            label = (words.one_month if months == 1 else words.months) % {
                 "label": label,
                 "months": months,
             }
-        current.lines.append(PlannedLine(pk, name, f"{prefix}{name} ({label})"[:200], amount))
+        current.lines.append(PlannedLine(pk, name, f"{words.prefix}{name} ({label})"[:200], amount))
     close(current)
     return DuesPreview(
         year=year,

@@ -10,11 +10,16 @@ change to what is owed is a ledger entry.
   surplus so the treasurer can refund it. The treasurer's form first asks to confirm such an
   amount (a typing error, or a payment booked twice). Zero and negative amounts are refused.
 - Neither credit nor write-off is possible while the invoice waits in a direct-debit batch.
+- A wrong booking by hand is reversed, never removed: `ledger_entry_reverse` books the opposite
+  amount for a payment booked by hand, a transfer (linked by hand or matched from a statement;
+  its bank line goes back to the unmatched queue) or a write-off. iDEAL is refunded at the
+  provider and a direct debit is reversed by the bank's return, so those are refused here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 
@@ -25,9 +30,14 @@ from django.utils.translation import gettext as _
 from coop.accounts.models import User
 from coop.lib.money import ZERO, format_money, round_money
 
-from ..models import CollectionItem, Invoice, InvoiceLine, LedgerEntry
+from ..models import BankTransaction, CollectionItem, Invoice, InvoiceLine, LedgerEntry
 from . import FinanceError
-from .ledger import invoice_balance, invoice_lock, invoice_number_next, ledger_book
+from .ledger import (
+    invoice_balance,
+    invoice_lock,
+    invoice_number_next,
+    ledger_book,
+)
 from .receipts import receipt_queue
 
 MAX_PAYMENT = Decimal("99999.99")
@@ -221,3 +231,144 @@ def payment_record_manual(
     invoice.status = locked.status
     receipt_queue(entry=entry)
     return entry
+
+
+# Reversing a wrong booking -------------------------------------------------------------------------
+
+_RELINKED = re.compile(r"~[0-9]+$")  # transfer_external_id's suffix for a line linked again
+
+
+def _reversed_amount(entry: LedgerEntry) -> Decimal:
+    """What is reversed of the entry already (a positive amount)."""
+    return -sum((r.amount for r in entry.reversals.all()), ZERO)
+
+
+def ledger_entry_refusal(entry: LedgerEntry) -> str | None:
+    """Why this entry cannot be reversed here, in plain Dutch; None when it can. (Whether the
+    invoice waits in a direct-debit batch is checked apart, see `ledger_entry_reverse`.)"""
+    kind, source = entry.kind, entry.source
+    if kind == LedgerEntry.Kind.REVERSAL:
+        return _("Een terugboeking kan zelf niet worden teruggedraaid.")
+    if kind == LedgerEntry.Kind.REFUND:
+        return _("Een terugbetaling kan niet worden teruggedraaid.")
+    if kind == LedgerEntry.Kind.CREDIT or source == LedgerEntry.Source.CREDIT_NOTE:
+        return _("Een creditnota kan niet worden teruggedraaid.")
+    if kind == LedgerEntry.Kind.SETTLEMENT or source == LedgerEntry.Source.BALANCE:
+        return _("Een verrekening met tegoed kan hier niet worden teruggedraaid.")
+    if source == LedgerEntry.Source.IDEAL:
+        return _(
+            "Een iDEAL-betaling draait u terug met een terugbetaling bij de betaalprovider, "
+            "niet hier."
+        )
+    if source == LedgerEntry.Source.SEPA:
+        return _(
+            "Een incasso wordt teruggedraaid door de storno van de bank; die komt binnen met het "
+            "bankafschrift."
+        )
+    if kind == LedgerEntry.Kind.WRITE_OFF:
+        if _reversed_amount(entry) >= entry.amount:
+            return _("Deze boeking is al teruggedraaid.")
+        return None
+    if kind == LedgerEntry.Kind.PAYMENT and source in (
+        LedgerEntry.Source.MANUAL,
+        LedgerEntry.Source.TRANSFER,
+    ):
+        if entry.amount <= 0:
+            return _("Deze boeking kan niet worden teruggedraaid.")
+        if _reversed_amount(entry) != ZERO:
+            return _("Deze boeking is al teruggedraaid.")
+        return None
+    return _("Deze boeking kan niet worden teruggedraaid.")
+
+
+def reversible_entry_ids(invoice: Invoice, entries: list[LedgerEntry]) -> set[int]:
+    """The entries of an invoice the treasurer may reverse now (entries with their reversals
+    prefetched). None while the invoice waits in a direct-debit batch."""
+    if CollectionItem.objects.filter(
+        invoice=invoice, status=CollectionItem.Status.PENDING
+    ).exists():
+        return set()
+    return {entry.pk for entry in entries if ledger_entry_refusal(entry) is None}
+
+
+def reverse_external_id(entry: LedgerEntry) -> str:
+    return f"reverse:{entry.pk}"
+
+
+def _bank_line_back(*, entry: LedgerEntry, invoice: Invoice, reason: str) -> None:
+    """The bank line the reversed transfer came from goes back to the unmatched queue."""
+    entry_key = _RELINKED.sub("", entry.external_id)
+    line = (
+        BankTransaction.objects.select_for_update()
+        .filter(invoice=invoice, entry_key=entry_key)
+        .exclude(status=BankTransaction.Status.UNMATCHED)
+        .first()
+    )
+    if line is None:
+        return
+    line.status = BankTransaction.Status.UNMATCHED
+    line.invoice = None
+    line.note = (
+        _("Boeking op factuur %(number)s teruggedraaid: %(reason)s")
+        % {"number": invoice.number, "reason": reason}
+    )[:300]
+    line.save(update_fields=["status", "invoice", "note"])
+
+
+def _write_offs_restore(*, payment: LedgerEntry, invoice: Invoice, by: User | None) -> None:
+    """A reversed payment that had reversed a write-off (it came after the write-off) makes the
+    invoice written off again for that amount, as it was before the payment."""
+    undone = LedgerEntry.objects.filter(
+        invoice=invoice,
+        kind=LedgerEntry.Kind.REVERSAL,
+        reverses__kind=LedgerEntry.Kind.WRITE_OFF,
+        external_id__startswith=f"write-off-reversed:{payment.pk}:",
+    )
+    for reversal in undone:
+        ledger_book(
+            invoice=invoice,
+            kind=LedgerEntry.Kind.WRITE_OFF,
+            source=LedgerEntry.Source.MANUAL,
+            external_id=f"write-off-restored:{reversal.pk}",
+            amount=-reversal.amount,
+            booked_on=timezone.localdate(),
+            note=_("Weer afgeboekt: de betaling die de afboeking terugdraaide is teruggedraaid."),
+            by=by,
+        )
+
+
+@transaction.atomic
+def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, by: User | None = None) -> LedgerEntry:
+    """Reverse a wrong booking: a payment booked by hand, a transfer or a write-off. Books once
+    a reversal of the opposite amount (for a write-off: what is not reversed of it yet) and
+    refreshes the invoice's status. Returns the reversal."""
+    reason = _reason(reason)
+    locked = invoice_lock(entry.invoice_id)
+    entry = LedgerEntry.objects.prefetch_related("reversals").get(pk=entry.pk)
+    refusal = ledger_entry_refusal(entry)
+    if refusal is not None:
+        raise FinanceError(refusal)
+    if LedgerEntry.objects.filter(
+        source=LedgerEntry.Source.MANUAL, external_id=reverse_external_id(entry)
+    ).exists():
+        raise FinanceError(_("Deze boeking is al teruggedraaid."))
+    _check_not_in_collection(locked)
+    # A write-off a late payment partly reversed already: the rest of it.
+    amount = -(entry.amount - _reversed_amount(entry))
+    reversal, created = ledger_book(
+        invoice=locked,
+        kind=LedgerEntry.Kind.REVERSAL,
+        source=LedgerEntry.Source.MANUAL,
+        external_id=reverse_external_id(entry),
+        amount=amount,
+        note=_("Teruggedraaid: %(reason)s") % {"reason": reason},
+        reverses=entry,
+        by=by,
+    )
+    if not created:
+        raise FinanceError(_("Deze boeking is al teruggedraaid."))
+    if entry.kind == LedgerEntry.Kind.PAYMENT:
+        _write_offs_restore(payment=entry, invoice=locked, by=by)
+        if entry.source == LedgerEntry.Source.TRANSFER:
+            _bank_line_back(entry=entry, invoice=locked, reason=reason)
+    return reversal

@@ -1,6 +1,13 @@
-"""Booking money against invoices. Every booking locks its invoice and recomputes its status."""
+"""Booking money against invoices. Every booking locks its invoice and recomputes its status.
+
+A payment that arrives after the invoice was written off (a late transfer, cash at the door)
+reverses the write-off as far as it pays for it: `ledger_book` and `ledger_book_many` book a
+reversal of the write-off for min(surplus, what is left of the write-off), so the invoice is paid
+again, or stays written off for the rest, instead of showing money paid too much.
+"""
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -34,20 +41,34 @@ def invoice_lock(invoice_id: int) -> Invoice:
     return Invoice.objects.select_for_update().get(pk=invoice_id)
 
 
+# Write-offs and the reversals of write-offs: their sum is what is still written off.
+_WRITTEN_OFF = Q(kind=LedgerEntry.Kind.WRITE_OFF) | Q(
+    kind=LedgerEntry.Kind.REVERSAL, reverses__kind=LedgerEntry.Kind.WRITE_OFF
+)
+_ENTRIES_WRITTEN_OFF = Q(entries__kind=LedgerEntry.Kind.WRITE_OFF) | Q(
+    entries__kind=LedgerEntry.Kind.REVERSAL, entries__reverses__kind=LedgerEntry.Kind.WRITE_OFF
+)
+
+
+def _status(*, total: Decimal, booked: Decimal, written_off: Decimal) -> str:
+    """Written off only while some write-off is not reversed; a reversed write-off and full
+    payment is paid."""
+    if total - booked <= 0:
+        return Invoice.Status.WRITTEN_OFF if written_off > 0 else Invoice.Status.PAID
+    if booked > 0:
+        return Invoice.Status.PARTLY_PAID
+    return Invoice.Status.OPEN
+
+
 def invoice_refresh_status(invoice: Invoice) -> Invoice:
     """Derive the status from the ledger. Call with the invoice locked."""
     if invoice.status == Invoice.Status.CREDITED or invoice.kind == Invoice.Kind.CREDIT_NOTE:
         return invoice
-    entries = invoice.entries.all()
-    booked = entries.aggregate(total=Sum("amount"))["total"] or ZERO
-    written_off = entries.filter(kind=LedgerEntry.Kind.WRITE_OFF).exists()
-    balance = invoice.total - booked
-    if balance <= 0:
-        status = Invoice.Status.WRITTEN_OFF if written_off else Invoice.Status.PAID
-    elif booked > 0:
-        status = Invoice.Status.PARTLY_PAID
-    else:
-        status = Invoice.Status.OPEN
+    sums = invoice.entries.aggregate(
+        booked=Coalesce(Sum("amount"), ZERO),
+        written_off=Coalesce(Sum("amount", filter=_WRITTEN_OFF), ZERO),
+    )
+    status = _status(total=invoice.total, booked=sums["booked"], written_off=sums["written_off"])
     if status != invoice.status:
         invoice.status = status
         invoice.save(update_fields=["status"])
@@ -92,6 +113,8 @@ def ledger_book(
             )
     except IntegrityError:
         return LedgerEntry.objects.get(source=source, external_id=external_id), False
+    if entry.kind == LedgerEntry.Kind.PAYMENT and entry.amount > 0:
+        write_offs_reverse_after_payment(payments=[entry], by=by)
     invoice_refresh_status(locked)
     invoice.status = locked.status
     return entry, True
@@ -130,19 +153,12 @@ def invoices_refresh_status(invoice_ids) -> None:
             .exclude(status=Invoice.Status.CREDITED)
             .annotate(
                 booked=Coalesce(Sum("entries__amount"), ZERO),
-                written_off=Count("entries", filter=Q(entries__kind=LedgerEntry.Kind.WRITE_OFF)),
+                written_off=Coalesce(Sum("entries__amount", filter=_ENTRIES_WRITTEN_OFF), ZERO),
             )
             .values_list("pk", "total", "status", "booked", "written_off")
         )
         for pk, total, old, booked, written_off in rows:
-            balance = total - booked
-            status: str
-            if balance <= 0:
-                status = Invoice.Status.WRITTEN_OFF if written_off else Invoice.Status.PAID
-            elif booked > 0:
-                status = Invoice.Status.PARTLY_PAID
-            else:
-                status = Invoice.Status.OPEN
+            status = _status(total=total, booked=booked, written_off=written_off)
             if status != old:
                 changed.setdefault(status, []).append(pk)
     for status, pks in changed.items():
@@ -204,5 +220,117 @@ def ledger_book_many(
         for b in wanted.values()
     ]
     created = LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+    write_offs_reverse_after_payment(
+        payments=[e for e in created if e.kind == LedgerEntry.Kind.PAYMENT and e.amount > 0], by=by
+    )
     invoices_refresh_status(b.invoice_id for b in wanted.values())
     return {(e.source, e.external_id): e for e in created}
+
+
+# A late payment on a written-off invoice ---------------------------------------------------------
+
+
+def write_off_reversal_id(*, payment: LedgerEntry, write_off: LedgerEntry) -> str:
+    """The external id (source manual) of the reversal of a write-off that a payment paid for."""
+    return f"write-off-reversed:{payment.pk}:{write_off.pk}"
+
+
+def write_offs_left(invoice_ids) -> dict[int, list[tuple[LedgerEntry, Decimal]]]:
+    """Per invoice, its write-offs with what is not reversed of each, newest first; fully
+    reversed write-offs are left out."""
+    left: dict[int, list[tuple[LedgerEntry, Decimal]]] = {}
+    for chunk in chunks(sorted(set(invoice_ids))):
+        write_offs = (
+            LedgerEntry.objects.filter(invoice_id__in=chunk, kind=LedgerEntry.Kind.WRITE_OFF)
+            .annotate(reversed_amount=Coalesce(Sum("reversals__amount"), ZERO))
+            .order_by("-booked_on", "-pk")
+        )
+        for write_off in write_offs:
+            rest = round_money(write_off.amount + write_off.reversed_amount)  # type: ignore[attr-defined]
+            if rest > 0:
+                left.setdefault(write_off.invoice_id, []).append((write_off, rest))
+    return left
+
+
+def write_offs_reverse_after_payment(
+    *, payments: list[LedgerEntry], by: User | None = None
+) -> list[LedgerEntry]:
+    """For each invoice a payment made overpaid while a write-off on it is not fully reversed:
+    reverse the write-off by min(surplus, what is left of it). Call with the invoices locked,
+    before their statuses are refreshed. Reads only invoices with a write-off: a few queries."""
+    latest: dict[int, LedgerEntry] = {}
+    for payment in payments:
+        if payment.invoice_id not in latest or payment.pk > latest[payment.invoice_id].pk:
+            latest[payment.invoice_id] = payment
+    if not latest:
+        return []
+    with_write_off: set[int] = set()
+    for chunk in chunks(sorted(latest)):
+        with_write_off.update(
+            LedgerEntry.objects.filter(invoice_id__in=chunk, kind=LedgerEntry.Kind.WRITE_OFF)
+            .values_list("invoice_id", flat=True)
+            .distinct()
+        )
+    if not with_write_off:
+        return []
+    left = write_offs_left(with_write_off)
+    if not left:
+        return []
+    balances = {
+        pk: round_money(total - booked)
+        for pk, total, booked in Invoice.objects.filter(
+            pk__in=list(left), kind=Invoice.Kind.INVOICE
+        )
+        .exclude(status=Invoice.Status.CREDITED)
+        .annotate(booked=Coalesce(Sum("entries__amount"), ZERO))
+        .values_list("pk", "total", "booked")
+    }
+    reversals = []
+    for invoice_id, balance in sorted(balances.items()):
+        surplus = -balance
+        payment = latest[invoice_id]
+        for write_off, rest in left[invoice_id]:
+            if surplus <= 0:
+                break
+            amount = min(surplus, rest)
+            surplus -= amount
+            reversals.append(
+                LedgerEntry(
+                    invoice_id=invoice_id,
+                    kind=LedgerEntry.Kind.REVERSAL,
+                    source=LedgerEntry.Source.MANUAL,
+                    external_id=write_off_reversal_id(payment=payment, write_off=write_off),
+                    amount=-amount,
+                    booked_on=payment.booked_on,
+                    note=_("Afboeking teruggedraaid: er is alsnog betaald (%(method)s, %(date)s).")
+                    % {
+                        "method": payment.get_source_display(),
+                        "date": payment.booked_on.strftime("%d-%m-%Y"),
+                    },
+                    reverses=write_off,
+                    created_by=by,
+                )
+            )
+    return LedgerEntry.objects.bulk_create(reversals)
+
+
+# Transfers linked again after a reversal ----------------------------------------------------------
+
+
+def transfer_external_id(entry_key: str) -> str:
+    """The external id for booking a bank line as a transfer: its entry key, or, when that entry
+    was booked and then reversed (the line was linked to the wrong invoice), the key with ~1, ~2…
+    so the line can be linked again and books once more."""
+    candidate, number = entry_key, 0
+    while True:
+        existing = (
+            LedgerEntry.objects.filter(source=LedgerEntry.Source.TRANSFER, external_id=candidate)
+            .annotate(reversal_count=Count("reversals"))
+            .first()
+        )
+        if existing is None or not existing.reversal_count:  # type: ignore[attr-defined]
+            return candidate
+        number += 1
+        candidate = f"{entry_key}~{number}"
+        if len(candidate) > 200:
+            candidate = "h:" + hashlib.sha256(candidate.encode()).hexdigest()

@@ -2,8 +2,9 @@
 
 Rules, in one place:
 
-- Start: only an open or partly paid invoice of the member's own household, not while a direct
-  debit for it is running; the amount is the balance at that moment. The invoice is locked, so two
+- Start: only an open or partly paid invoice of the member's own household (or of a household
+  they moved out of), not while a direct debit for it is running (the message names the date the
+  bank collects it once the batch went to the bank); the amount is the balance at that moment. The invoice is locked, so two
   tabs cannot start two payments at once: when a payment of the invoice is still open at the
   provider (same amount, not expired) the member is sent back to that one; when it is pending (the
   bank is busy), to the page that says so.
@@ -33,21 +34,22 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
 from coop.lib.money import ZERO, format_money, round_money
 from coop.lib.tasks import task_enqueue
-from members.selectors import own_member
+from coop.lib.urls import absolute_url, is_local_url, site_url
 
-from ..models import CollectionItem, Invoice, LedgerEntry, Payment
+from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Payment
 from ..providers import PaymentProvider, ProviderError, ProviderPayment, provider_get
 from ..providers import base as remote_status
+from ..selectors import invoices_for_user
 from . import FinanceError
 from .ledger import invoice_balance, invoice_lock, ledger_book
 from .receipts import receipt_queue, receipts_queue
@@ -57,6 +59,7 @@ __all__ = [
     "demo_checkout_complete",
     "payment_apply",
     "payment_attention_resolve",
+    "payment_blocked_by_debit",
     "payment_list",
     "payment_refresh",
     "payment_refund_surplus",
@@ -120,22 +123,40 @@ def _money(amount: Decimal) -> str:
 # Starting a payment -------------------------------------------------------------------------------
 
 
+def payment_blocked_by_debit(invoice: Invoice) -> str:
+    """Why the member cannot pay `invoice` online because a direct debit collects it, or "".
+
+    A debit in a batch sent to the bank (exported) names the date; one in a batch still being
+    prepared says "soon". Paying as well would collect the amount twice.
+    """
+    pending = list(
+        CollectionItem.objects.filter(invoice=invoice, status=CollectionItem.Status.PENDING)
+        .order_by("batch__collection_date")
+        .values_list("batch__status", "batch__collection_date")
+    )
+    exported = [day for status, day in pending if status == CollectionBatch.Status.EXPORTED]
+    if exported:
+        return _(
+            "Het bedrag van factuur %(number)s wordt op %(date)s automatisch van uw rekening "
+            "afgeschreven (incasso). U hoeft nu niets te doen."
+        ) % {"number": invoice.number, "date": date_format(min(exported), "j F Y")}
+    if pending:
+        return _(
+            "Het bedrag van factuur %(number)s wordt binnenkort automatisch van uw rekening "
+            "afgeschreven (incasso). U hoeft nu niets te doen."
+        ) % {"number": invoice.number}
+    return ""
+
+
 def _check_payable(invoice: Invoice) -> None:
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in PAYABLE:
         raise FinanceError(
             _("Factuur %(number)s hoeft niet (meer) betaald te worden.")
             % {"number": invoice.number}
         )
-    if CollectionItem.objects.filter(
-        invoice=invoice, status=CollectionItem.Status.PENDING
-    ).exists():
-        raise FinanceError(
-            _(
-                "Het bedrag van factuur %(number)s wordt binnenkort automatisch van uw rekening "
-                "afgeschreven (incasso). U hoeft nu niets te doen."
-            )
-            % {"number": invoice.number}
-        )
+    blocked = payment_blocked_by_debit(invoice)
+    if blocked:
+        raise FinanceError(blocked)
 
 
 def _reusable(payment: Payment, remote: ProviderPayment, balance: Decimal) -> bool:
@@ -154,11 +175,9 @@ def payment_return_path(payment: Payment) -> str:
 
 def _webhook_url() -> str:
     """Mollie refuses a webhook it cannot reach; on a local install the return page asks instead."""
-    site = settings.SITE_URL
-    host = site.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    if host in {"localhost", "127.0.0.1", "0.0.0.0", "::1"} or host.endswith(".localhost"):  # noqa: S104
+    if is_local_url(site_url()):
         return ""
-    return site + reverse("finance:payment_webhook")
+    return absolute_url("finance:payment_webhook")
 
 
 def payment_start(*, invoice: Invoice, by: User, base_url: str | None = None) -> Payment:
@@ -168,8 +187,8 @@ def payment_start(*, invoice: Invoice, by: User, base_url: str | None = None) ->
     Returns the payment; send the member to its `checkout_url`, or to the return page when it
     has none (the bank is processing it, or it turned out paid already).
     """
-    own = own_member(by)
-    if own is None or own.household_id != invoice.household_id:
+    # The own household's invoices, and those of a household the member moved out of.
+    if not invoices_for_user(by).filter(pk=invoice.pk).exists():
         raise FinanceError(_("U kunt alleen facturen van uw eigen huishouden betalen."))
     _check_payable(invoice)
     try:
@@ -244,7 +263,7 @@ def _payment_create(
     payment = Payment.objects.create(
         invoice=locked, provider=provider.name, amount=balance, created_by=by
     )
-    base = (base_url or settings.SITE_URL).rstrip("/")
+    base = (base_url or site_url()).rstrip("/")
     year = locked.dues_year or locked.year
     try:
         remote = provider.create_payment(

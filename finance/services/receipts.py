@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db.models import Prefetch
-from django.urls import reverse
 
 from coop.core.models import OutboxMessage
 from coop.core.services import outbox_enqueue
 from coop.lib.money import ZERO
+from coop.lib.urls import absolute_url
 from members.models import Member
 
 from ..models import Invoice, LedgerEntry
@@ -46,7 +45,11 @@ def _queue(entry: LedgerEntry, invoice: Invoice, members: list[Member] | None) -
             "method": entry.get_source_display(),
             "balance": max(balance, ZERO),
             "surplus": -balance if balance < 0 else ZERO,
-            "invoices_url": settings.SITE_URL + reverse("finance:my_invoices"),
+            # The rest was written off: nothing more to pay, but not "fully paid".
+            "written_off": Invoice.objects.filter(
+                pk=invoice.pk, status=Invoice.Status.WRITTEN_OFF
+            ).exists(),
+            "invoices_url": absolute_url("finance:my_invoices"),
         },
         **contact.outbox_recipient(),
     )

@@ -37,11 +37,19 @@ from coop.lib.tasks import task_enqueue
 from members.models import Member
 
 from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
+from ..selectors import household_has_current_member
 from . import FinanceError
+from .batch_care import (
+    batch_totals_refresh,
+    prenotice_key,
+    prenotice_letters_error,
+    prenotice_letters_late,
+)
 from .contact import creditor_context, household_contact
 from .identifiers import REFERENCE_PREFIX, creditor_id_errors, iban_masked
 from .ledger import bulk_work_begin
 from .pain008 import SUPPORTED_PAIN_VERSIONS, Debit, pain_document_build, pain_validate
+from .returns import not_collectable_after_return
 
 SEQUENCE_TYPE = "RCUR"
 
@@ -88,16 +96,11 @@ def collection_date_earliest(today: dt.date | None = None) -> dt.date:
 # Batches --------------------------------------------------------------------------------------
 
 
-def batch_totals_refresh(batch: CollectionBatch) -> None:
-    """Count and total of a draft batch after debits were added or taken out."""
-    totals = batch.items.aggregate(total=Coalesce(Sum("amount"), ZERO))
-    batch.total = totals["total"]
-    batch.count = batch.items.count()
-    batch.save(update_fields=["total", "count"])
+def _collectable_invoices(today: dt.date | None = None):
+    """Open and partly paid invoices with an active mandate and no pending debit, with balance.
 
-
-def _collectable_invoices():
-    """Open and partly paid invoices with an active mandate and no pending debit, with balance."""
+    Not: invoices of a household whose members have all left, nor invoices a return took out of
+    direct debit (see returns.py: only AM04/MS03 are collected once more)."""
     active_mandate = Mandate.objects.filter(
         household=OuterRef("household"), status=Mandate.Status.ACTIVE
     )
@@ -112,7 +115,9 @@ def _collectable_invoices():
         Invoice.objects.filter(
             kind=Invoice.Kind.INVOICE, status__in=[Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID]
         )
+        .filter(household_has_current_member(on=today))
         .exclude(collection_items__status=CollectionItem.Status.PENDING)
+        .exclude(not_collectable_after_return())
         .annotate(
             mandate_id=Subquery(active_mandate.values("pk")[:1]),
             booked=Coalesce(Subquery(booked), ZERO),
@@ -160,7 +165,7 @@ def batch_create(
             % {"date": collection_date.strftime("%d-%m-%Y"), "later": later.strftime("%d-%m-%Y")}
         )
     rows = list(
-        _collectable_invoices()
+        _collectable_invoices(today)
         .order_by("pk")
         .values_list("pk", "number", "total", "booked", "mandate_id")
     )
@@ -205,10 +210,6 @@ def batch_create(
     batch_totals_refresh(batch)
     task_enqueue("finance.tasks.batch_prenotify_task", batch.pk)
     return batch
-
-
-def prenotice_key(item_id: int) -> str:
-    return f"finance.prenotice:{item_id}"
 
 
 def batch_prenotify(*, batch: CollectionBatch) -> int:
@@ -262,6 +263,12 @@ def _house_number(number: int, addition: str) -> str:
     return f"{number}{'-' if addition[0].isdigit() else ''}{addition}"
 
 
+def _debit_description(scheme_text: str | None, year: int, number: str) -> str:
+    """'Contributie 2027 factuur 2027-000012': the year the invoice is for (its dues year), not
+    the year it is collected in."""
+    return f"{scheme_text or _('Factuur')} {year} factuur {number}"
+
+
 def _batch_prepare_items(batch: CollectionBatch) -> list[Debit]:
     """Take out what can no longer be collected, lower amounts that were partly paid meanwhile.
 
@@ -276,7 +283,10 @@ def _batch_prepare_items(batch: CollectionBatch) -> list[Debit]:
     )
     rows = (
         batch.items.order_by("pk")
-        .annotate(booked=Coalesce(Subquery(booked), ZERO))
+        .annotate(
+            booked=Coalesce(Subquery(booked), ZERO),
+            for_year=Coalesce("invoice__dues_year", "invoice__year"),
+        )
         .values_list(
             "pk",
             "amount",
@@ -285,7 +295,7 @@ def _batch_prepare_items(batch: CollectionBatch) -> list[Debit]:
             "invoice__total",
             "invoice__status",
             "invoice__number",
-            "invoice__year",
+            "for_year",
             "invoice__scheme__description",
             "booked",
             "mandate__status",
@@ -340,7 +350,7 @@ def _batch_prepare_items(batch: CollectionBatch) -> list[Debit]:
                 iban=iban,
                 bic=bic,
                 account_holder=holder,
-                description=f"{scheme_text or _('Factuur')} {year} factuur {number}",
+                description=_debit_description(scheme_text, year, number),
                 street=street,
                 house_number=_house_number(number_, addition),
                 postcode=postcode,
@@ -362,18 +372,33 @@ def _prenotices_missing(batch: CollectionBatch) -> list[CollectionItem]:
     return list(
         batch.items.annotate(prenotice_key=key)
         .filter(~Exists(queued))
+        .filter(
+            invoice__status__in=[Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID],
+            mandate__status=Mandate.Status.ACTIVE,
+        )
         .select_related("invoice", "mandate", "invoice__household")
         .order_by("pk")
     )
 
 
-@transaction.atomic
 def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | None = None) -> bytes:
     """Build, validate and store the pain.008 file; the batch is locked from then on.
 
     Nothing is stored when the file does not validate. Exporting an exported batch again is
     refused (download the stored file instead): a bank must never get the same debits twice.
+    A pre-notice still missing is queued first and kept even when the export is then refused
+    (it is needed for any later date), so a letter it makes can be printed.
     """
+    queued_now = 0
+    if batch.status == CollectionBatch.Status.DRAFT:
+        queued_now = _prenotify_items(batch, _prenotices_missing(batch))
+    return _batch_export(batch=batch, by=by, today=today, queued_now=queued_now)
+
+
+@transaction.atomic
+def _batch_export(
+    *, batch: CollectionBatch, by: User | None, today: dt.date | None, queued_now: int
+) -> bytes:
     bulk_work_begin()
     today = today or timezone.localdate()
     batch = CollectionBatch.objects.select_for_update().get(pk=batch.pk)
@@ -402,11 +427,8 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
                 "alle facturen zijn betaald of vervallen."
             )
         )
-    missing = _prenotices_missing(batch)
-    if (
-        missing
-        and _prenotify_items(batch, missing)
-        and batch.collection_date < today + dt.timedelta(days=settings.SEPA_PRENOTIFICATION_DAYS)
+    if queued_now and batch.collection_date < today + dt.timedelta(
+        days=settings.SEPA_PRENOTIFICATION_DAYS
     ):
         # Pre-notices just queued now would arrive too late for this date.
         raise FinanceError(
@@ -415,6 +437,9 @@ def batch_export(*, batch: CollectionBatch, by: User | None, today: dt.date | No
                 "Maak een batch met een latere datum."
             )
         )
+    late_letters = prenotice_letters_late(batch)
+    if late_letters:
+        raise prenotice_letters_error(batch, late_letters)
     try:
         xml = pain_document_build(batch=batch, debits=debits, version=version)
     except FinanceError:

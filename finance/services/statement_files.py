@@ -13,9 +13,13 @@
   whole while it is read, and lxml needs about 130 bytes per element: a CAMT file must have at
   least MIN_BYTES_PER_ELEMENT bytes per element (real ones have 20 to 30), so a file of tiny
   empty elements cannot make one entry take a gigabyte.
-- Every line gets an `entry_key` that is the same in every file it appears in: the account plus
-  the bank's AcctSvcrRef of the entry (and of the transaction inside a batch entry); without those
-  a hash of account, date, amount and references, numbered among identical lines of the file.
+- Every line gets an `entry_key` that is the same in every file it appears in, CAMT.053 or MT940
+  (see EntryKeys): the account's bare IBAN, the booking date, the signed amount and the bank's own
+  reference (CAMT AcctSvcrRef, else NtryRef; MT940 the :61: reference after '//'), plus the
+  transaction's reference inside a CAMT batch entry. Without a bank reference: a hash of those and
+  the EndToEndId, or else the counterparty's IBAN and the remittance text without any whitespace,
+  numbered among identical lines of the file. A key repeated within one file is kept apart (#2 …).
+- MT940 is read in statement_mt940.py (the :86: texts of ING, Rabobank and ABN AMRO).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-import mt940
+import mt940  # noqa: F401  (read in statement_mt940.py; tests patch it through here)
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -80,6 +84,67 @@ def _hashed_key(account: str, parts: list[str], seen: Counter) -> str:
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
     seen[digest] += 1
     return f"{account}:h:{digest}:{seen[digest]}"
+
+
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}")
+_CURRENCY_SUFFIX = re.compile(r"(?<=[0-9])[A-Z]{3}$")
+
+
+def iban_valid(iban: str) -> bool:
+    """Whether `iban` (compact, upper case) has an IBAN's shape and check digits."""
+    if not _IBAN_SHAPE.fullmatch(iban):
+        return False
+    return int("".join(str(int(c, 36)) for c in iban[4:] + iban[:4])) % 97 == 1
+
+
+def iban_normalise(identification: str) -> str:
+    """The bare IBAN of an account as a statement writes it: 'NL91 ABNA 0417 1643 00',
+    'NL91ABNA0417164300EUR' (MT940, with the currency) or 'ABNANL2A/NL91ABNA0417164300' (with the
+    BIC) all give 'NL91ABNA0417164300'. Something that is no IBAN is returned compact."""
+    compact = re.sub(r"\s", "", identification or "").upper()
+    parts = [part for part in compact.split("/") if part]
+    for part in parts:
+        if iban_valid(part):
+            return part
+        if _CURRENCY_SUFFIX.search(part) and iban_valid(part[:-3]):
+            return part[:-3]
+    account = next((part for part in parts if _IBAN_SHAPE.match(part)), parts[-1] if parts else "")
+    return _CURRENCY_SUFFIX.sub("", account)[:34]
+
+
+def compact_text(text: str) -> str:
+    """Text without any whitespace, upper case: MT940 cuts :86: lines at 65 characters, so
+    spacing differs between the formats of the same transaction."""
+    return "".join((text or "").split()).upper()
+
+
+class EntryKeys:
+    """The entry_key of each line of one file (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.seen_hashes: Counter = Counter()
+
+    def key(
+        self,
+        *,
+        iban: str,
+        booking_date: dt.date,
+        amount: Decimal,
+        ref: str = "",
+        tx_ref: str = "",
+        end_to_end_id: str = "",
+        counterparty_iban: str = "",
+        text: str = "",
+    ) -> str:
+        base = f"{iban}:{booking_date:%Y-%m-%d}:{round_money(amount)}"
+        ref = ref.strip()
+        if ref:
+            return _key(f"{base}:{ref}" + (f":{tx_ref}" if tx_ref else ""))
+        if end_to_end_id:
+            parts = [base, "e2e", end_to_end_id]
+        else:
+            parts = [base, compact_text(counterparty_iban), compact_text(text)]
+        return _hashed_key(iban, parts, self.seen_hashes)
 
 
 def _amount(text: str | None) -> Decimal:
@@ -242,8 +307,7 @@ class _Camt:
     def __init__(self, content: bytes):
         self.content = content
         self.result = ParsedStatement(format=BankStatement.Format.CAMT053)
-        self.seen_hashes: Counter = Counter()
-        self.seen_keys: Counter = Counter()
+        self.keys = EntryKeys()
 
     def _namespace(self) -> str:
         """The root's namespace, read before anything else; refuses any DTD first."""
@@ -303,7 +367,7 @@ class _Camt:
                     self.result.statement_id = (parent.findtext(q + "Id") or "").strip()[:100]
                 fields = _flatten(element, ns_len)
                 account = _first(fields, "Id/IBAN", "Id/Othr/Id")
-                self.result.account_iban = self.result.account_iban or account[:34]
+                self.result.account_iban = self.result.account_iban or iban_normalise(account)
             elif name == "Bal" and parent_name == "Stmt":
                 fields = _flatten(element, ns_len)
                 amount = _amount(_first(fields, "Amt"))
@@ -312,7 +376,7 @@ class _Camt:
                 balances.setdefault(_first(fields, "Tp/CdOrPrtry/Cd"), amount)
                 element.clear()
             elif name == "Ntry" and parent_name == "Stmt":
-                booked_sum += self.entry(element, account, ns_len, q)
+                booked_sum += self.entry(element, iban_normalise(account), ns_len, q)
                 if len(self.result.lines) + self.result.not_booked > MAX_LINES:
                     raise _too_many_lines()
                 element.clear()
@@ -321,6 +385,7 @@ class _Camt:
             elif name == "Stmt":
                 self._check_balances(balances, booked_sum)
                 self.result.accounts.append(account)
+                account = ""
                 element.clear()
         if not statements:
             raise FinanceError(_("Er staat geen afschrift in dit bestand."))
@@ -353,7 +418,7 @@ class _Camt:
             self.result.not_booked += 1
             return ZERO
         booking_date = _date(_first(fields, "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "ValDt/DtTm"))
-        entry_ref = _first(fields, "AcctSvcrRef")
+        entry_ref = _first(fields, "AcctSvcrRef", "NtryRef")
         entry_text = _first(fields, "AddtlNtryInf")
         details_el = ntry.find(q + "NtryDtls")
         details: list[dict] = []
@@ -377,7 +442,7 @@ class _Camt:
             for index, (tx, tx_amount) in enumerate(zip(details, tx_amounts, strict=True)):
                 line = self.line(tx, tx_amount, booking_date, currency, entry_text)
                 tx_ref = _first(tx, "Refs/AcctSvcrRef") or line.end_to_end_id or f"#{index}"
-                line.entry_key = self.entry_key(account, entry_ref, tx_ref, line)
+                line.entry_key = self.entry_key(account, entry_ref, tx_ref, line, tx, entry_text)
                 self.result.lines.append(line)
         else:
             single = details[0] if len(details) == 1 else None
@@ -387,7 +452,7 @@ class _Camt:
                 line.end_to_end_id = line.mandate_reference = line.return_reason = ""
             if not line.end_to_end_id and batch_ref:
                 line.batch_reference = batch_ref[:35]
-            line.entry_key = self.entry_key(account, entry_ref, "", line)
+            line.entry_key = self.entry_key(account, entry_ref, "", line, single, entry_text)
             self.result.lines.append(line)
         return sign * amount
 
@@ -423,124 +488,32 @@ class _Camt:
         line.return_reason = _first(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")[:4].upper()
         return line
 
-    def entry_key(self, account: str, entry_ref: str, tx_ref: str, line: StatementLine) -> str:
-        if entry_ref:
-            key = _key(f"{account}:{entry_ref}" + (f":{tx_ref}" if tx_ref else ""))
-            self.seen_keys[key] += 1
-            return key if self.seen_keys[key] == 1 else _key(f"{key}#{self.seen_keys[key]}")
-        parts = [
-            account,
-            line.booking_date.isoformat(),
-            str(line.amount),
-            line.end_to_end_id,
-            line.mandate_reference,
-            line.remittance,
-            line.counterparty_iban,
-            tx_ref,
-        ]
-        return _hashed_key(account, parts, self.seen_hashes)
-
-
-_MT940_FIELDS = re.compile(
-    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|RTRN|ORDP|BENM|ADDR|PREF|KREF|SVCL|ISDT|CDTRREF|"
-    r"CDTRREFTP|CD|ISSR|ULTC|ULTD|PURP|IREF|CREF|ID|USTD|STRD)/"
-)
-
-
-def _mt940_details(text: str) -> dict[str, str]:
-    """Dutch structured :86: text ('/EREF/…/NAME/…/REMI/…') into its fields."""
-    # Lines of a :86: field are cut at 65 characters, also inside a word or reference.
-    text = " ".join((text or "").replace("\r", "").replace("\n", "").split())
-    parts = _MT940_FIELDS.split(text)
-    fields: dict[str, str] = {}
-    if len(parts) < 3:
-        return {"REMI": text}
-    for name, value in zip(parts[1::2], parts[2::2], strict=False):
-        value = value.strip().strip("/").strip()
-        if name in ("USTD", "STRD"):
-            name = "REMI"
-        if value and name not in fields:
-            fields[name] = value
-    return fields
-
-
-def _mt940_parse(content: bytes) -> ParsedStatement:
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")
-    text = text.replace("\r\n", "\n")
-    try:
-        statements = mt940.parse_statements(text)
-    except Exception as exc:  # the library raises plain exceptions for what it cannot read
-        raise FinanceError(
-            _("Dit MT940-bestand is onleesbaar: %(error)s") % {"error": exc}
-        ) from None
-    result = ParsedStatement(format=BankStatement.Format.MT940)
-    seen_hashes: Counter = Counter()
-    if not statements:
-        raise FinanceError(_("Er staat geen afschrift in dit bestand."))
-    for statement in statements:
-        data = statement.data
-        opening = data.get("final_opening_balance") or data.get("intermediate_opening_balance")
-        closing = data.get("final_closing_balance") or data.get("intermediate_closing_balance")
-        if closing is None or opening is None:
-            raise FinanceError(
-                _(
-                    "Dit MT940-afschrift is niet compleet: het begin- of eindsaldo ontbreekt. "
-                    "Download het opnieuw bij de bank."
-                )
+    def entry_key(
+        self,
+        account: str,
+        entry_ref: str,
+        tx_ref: str,
+        line: StatementLine,
+        tx: dict | None,
+        entry_text: str,
+    ) -> str:
+        if tx is None:
+            text = entry_text
+        else:
+            texts = list(tx.get("RmtInf/Ustrd", [])) + list(
+                tx.get("RmtInf/Strd/CdtrRefInf/Ref", [])
             )
-        identification = str(data.get("account_identification", ""))
-        result.accounts.append(identification)
-        account = identification.split("/")[0].replace(" ", "")
-        result.account_iban = result.account_iban or account[:34]
-        result.statement_id = (
-            result.statement_id or str(data.get("transaction_reference", ""))[:100]
+            text = " ".join(texts) or _first(tx, "AddtlTxInf") or entry_text
+        return self.keys.key(
+            iban=account,
+            booking_date=line.booking_date,
+            amount=line.amount,
+            ref=entry_ref,
+            tx_ref=tx_ref if entry_ref else "",
+            end_to_end_id=line.end_to_end_id,
+            counterparty_iban=line.counterparty_iban,
+            text=text,
         )
-        total = ZERO
-        for transaction_ in statement:
-            tx = transaction_.data
-            amount = round_money(tx["amount"].amount)
-            total += amount
-            details = _mt940_details(tx.get("transaction_details", ""))
-            e2e = details.get("EREF", "")
-            line = StatementLine(
-                entry_key="",
-                booking_date=dt.date(tx["date"].year, tx["date"].month, tx["date"].day),
-                amount=amount,
-                counterparty_name=details.get("NAME", "")[:140],
-                counterparty_iban=details.get("IBAN", "")[:34],
-                remittance=details.get("REMI", "")[:500],
-                end_to_end_id="" if e2e.upper() == "NOTPROVIDED" else e2e[:35],
-                mandate_reference=details.get("MARF", "")[:35],
-                return_reason=details.get("RTRN", "")[:4].upper(),
-                currency=tx.get("currency") or "EUR",
-            )
-            bank_ref = (tx.get("bank_reference") or "").strip()
-            if bank_ref and bank_ref.upper() != "NONREF":
-                line.entry_key = _key(f"{account}:{bank_ref}")
-            else:
-                parts = [
-                    account,
-                    line.booking_date.isoformat(),
-                    str(amount),
-                    e2e,
-                    line.mandate_reference,
-                    line.remittance,
-                    line.counterparty_iban,
-                    str(tx.get("customer_reference") or ""),
-                ]
-                line.entry_key = _hashed_key(account, parts, seen_hashes)
-            result.lines.append(line)
-        if round_money(opening.amount.amount) + total != round_money(closing.amount.amount):
-            raise FinanceError(
-                _(
-                    "De saldi van dit MT940-afschrift kloppen niet met de regels. Het bestand is "
-                    "misschien niet compleet; download het opnieuw bij de bank."
-                )
-            )
-    return result
 
 
 def statement_parse(content: bytes) -> ParsedStatement:
@@ -554,8 +527,10 @@ def statement_parse(content: bytes) -> ParsedStatement:
         _check_counts(content, _CAMT_ENTRY, _CAMT_STATEMENT)
         parsed = _Camt(content).parse()
     else:
+        from .statement_mt940 import mt940_parse
+
         _check_counts(content, _MT940_ENTRY, _MT940_STATEMENT)
-        parsed = _mt940_parse(content)
+        parsed = mt940_parse(content)
     keys = Counter(line.entry_key for line in parsed.lines)
     for line in parsed.lines:
         if keys[line.entry_key] > 1:  # the bank repeated a reference: keep the lines apart

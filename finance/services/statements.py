@@ -17,13 +17,17 @@ Rules, in one place:
   1. Direct debits: a credit whose EndToEndId is one of our debits books the payment (source
      sepa, external id = EndToEndId, so marking the batch collected by hand books nothing twice)
      and marks the debit collected. A batch booked as one line without details (its PmtInfId or
-     MsgId is our batch's message id) collects every pending debit of the batch when the amounts
-     agree.
+     MsgId is our batch's message id, also read from MT940's /PREF/) collects every pending debit
+     of the batch when the amounts agree; without a reference, a credit that is exactly the
+     pending total of one exported batch, booked from a day before to ten days after its
+     collection date, is taken as that batch. An exported batch with nothing pending any more is
+     collected.
   2. Returned debits (R-transactions: a debit line with our EndToEndId, usually with a reason in
      RtrInf/Rsn/Cd): a negative reversal linked to the payment, the debit marked returned with its
      reason, the invoice reopened by the ledger, and a message to the member with the reason in
      plain Dutch and a link to pay online (queued by a task once the import has committed). For reasons that mean the account cannot be used again
-     (closed, blocked, no mandate, deceased) the mandate is revoked.
+     (closed, blocked, no mandate, deceased) the mandate is revoked. What happens next to the
+     invoice depends on the reason (returns.py).
   3. Transfers: a credit whose remittance text names exactly one of our open invoice numbers
      ("2026-000123") books a payment (source transfer), as long as the invoice still has a balance.
   4. Everything else waits in the unmatched queue for the treasurer.
@@ -42,10 +46,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from coop.accounts.models import User
-from coop.core.services import outbox_enqueue
 from coop.lib.money import ZERO, round_money
 from coop.lib.tasks import task_enqueue
 
@@ -59,54 +61,25 @@ from ..models import (
     Mandate,
 )
 from . import FinanceError
+from .batch_care import batches_close_when_done
 from .collections import Collected, debit_booking, debits_book_collected
-from .contact import creditor_context, household_contact, invoice_pay_url
-from .ledger import Booking, bulk_work_begin, chunks, ledger_book, ledger_book_many
+from .ledger import (
+    Booking,
+    bulk_work_begin,
+    chunks,
+    ledger_book_many,
+)
 from .mandates import mandate_revoke
-from .receipts import receipt_queue
+from .returns import REVOKE_MANDATE_REASONS, return_reason_text
+from .returns import collection_returns_notify as collection_returns_notify
 from .statement_files import ParsedStatement, StatementLine, statement_parse
 
+# A batch total without reference is looked for from this many days before its collection date
+# (a bank may book it the evening before) to this many after (weekends, holidays, a slow bank).
+BATCH_DAYS_BEFORE = 1
+BATCH_DAYS_AFTER = 10
 _IMPORT_LOCK_KEY = 735_053_940  # pg_advisory_xact_lock key: one statement import at a time
 _INVOICE_NUMBER = re.compile(r"(?<![0-9])(20[0-9]{2})\s*[-/.]?\s*([0-9]{6})(?![0-9])")
-
-# Return reasons (ISO 20022 / EPC), in words a member understands.
-RETURN_REASONS = {
-    "AC01": gettext_lazy("het rekeningnummer klopt niet"),
-    "AC04": gettext_lazy("de rekening is opgeheven"),
-    "AC06": gettext_lazy("de rekening is geblokkeerd"),
-    "AG01": gettext_lazy("op deze rekening mogen geen incasso's worden afgeschreven"),
-    "AG02": gettext_lazy("de bank kon de opdracht niet verwerken"),
-    "AM04": gettext_lazy("er stond niet genoeg geld op de rekening"),
-    "AM05": gettext_lazy("het bedrag was al eerder afgeschreven"),
-    "BE05": gettext_lazy("de bank kende ons als incassant niet"),
-    "CNOR": gettext_lazy("de bank van de coöperatie was niet bereikbaar"),
-    "DNOR": gettext_lazy("uw bank was niet bereikbaar"),
-    "FF01": gettext_lazy("er zat een fout in het incassobestand"),
-    "MD01": gettext_lazy("de bank kent geen machtiging voor deze afschrijving"),
-    "MD02": gettext_lazy("de gegevens van de machtiging waren niet compleet"),
-    "MD06": gettext_lazy("u heeft de afschrijving bij uw bank laten terugboeken"),
-    "MD07": gettext_lazy("de rekeninghouder is overleden"),
-    "MS02": gettext_lazy("de afschrijving is geweigerd, zonder opgave van reden"),
-    "MS03": gettext_lazy("de bank heeft de afschrijving geweigerd, zonder opgave van reden"),
-    "RC01": gettext_lazy("de code van de bank (BIC) klopt niet"),
-    "RR01": gettext_lazy("de bank miste gegevens die de wet vraagt"),
-    "RR02": gettext_lazy("de bank miste gegevens die de wet vraagt"),
-    "RR03": gettext_lazy("de bank miste gegevens die de wet vraagt"),
-    "RR04": gettext_lazy("de bank mocht de afschrijving om wettelijke redenen niet doen"),
-    "SL01": gettext_lazy("u heeft bij uw bank incasso's van ons geblokkeerd"),
-}
-# After these the account or the mandate cannot be used again.
-REVOKE_MANDATE_REASONS = {"AC01", "AC04", "AC06", "AG01", "MD01", "MD07", "SL01"}
-
-
-def return_reason_text(code: str) -> str:
-    code = (code or "").upper()
-    if code in RETURN_REASONS:
-        return str(RETURN_REASONS[code])
-    if code:
-        return _("de bank heeft de afschrijving teruggeboekt (code %(code)s)") % {"code": code}
-    return _("de bank heeft de afschrijving teruggeboekt")
-
 
 # Importing and matching --------------------------------------------------------------------------
 
@@ -269,6 +242,8 @@ class _Matcher:
         # Debits booked only so that their return has something to reverse (no receipt).
         self.returned_unseen: list[Collected] = []
         self.returns: list[tuple[StatementLine, _Debit]] = []
+        self.batch_ids: set[int] = set()
+        self.open_batches: dict[int, tuple[Decimal, dt.date]] = {}
 
     def run(self) -> None:
         e2e_ids = {line.end_to_end_id for line in self.lines if line.end_to_end_id}
@@ -280,6 +255,7 @@ class _Matcher:
         batches = {
             b.message_id: b for b in CollectionBatch.objects.filter(message_id__in=batch_refs)
         }
+        self.open_batches = _open_batch_totals()
         transfer_lines = [
             line
             for line in self.lines
@@ -304,6 +280,12 @@ class _Matcher:
                 self._batch_total(line, row, batches[line.batch_reference])
             elif line.amount > 0:
                 self._transfer(line, row, invoices, balances)
+                if (
+                    row.status == BankTransaction.Status.UNMATCHED
+                    and not line.end_to_end_id
+                    and not _invoice_numbers(line.remittance)
+                ):
+                    self._batch_by_amount(line, row)
             else:
                 row.note = _("Afschrijving: geen incasso van ons.") if line.return_reason else ""
             if row.status == BankTransaction.Status.UNMATCHED:
@@ -327,6 +309,7 @@ class _Matcher:
         )
 
     def _debit(self, line: StatementLine, row: BankTransaction, item: _Debit) -> None:
+        self.batch_ids.add(item.batch_id)
         self.debits.append(item.collected(amount=line.amount, booked_on=line.booking_date))
         row.status, row.invoice_id = BankTransaction.Status.MATCHED, item.invoice_id
         row.note = _("Incasso van factuur %(number)s") % {"number": item.invoice_number}
@@ -335,6 +318,7 @@ class _Matcher:
     def _return(self, line: StatementLine, row: BankTransaction, item: _Debit) -> None:
         # A return may come before the payment is known (or without it): book the payment first so
         # the reversal always has something to reverse and the balance ends right.
+        self.batch_ids.add(item.batch_id)
         self.returned_unseen.append(
             item.collected(amount=item.amount, booked_on=item.collection_date)
         )
@@ -350,6 +334,8 @@ class _Matcher:
         self, line: StatementLine, row: BankTransaction, batch: CollectionBatch
     ) -> None:
         pending = _debits(batch.items.filter(status=CollectionItem.Status.PENDING))
+        if batch.pk in self.batch_ids:
+            pending = []  # this statement collected it already: a second line is not the batch
         if batch.status == CollectionBatch.Status.DRAFT or not pending:
             row.note = _("Incassobatch %(batch)s: niets meer open.") % {"batch": batch.message_id}
             return
@@ -361,12 +347,30 @@ class _Matcher:
         self.debits.extend(
             item.collected(amount=item.amount, booked_on=line.booking_date) for item in pending
         )
+        self.batch_ids.add(batch.pk)
+        self.open_batches.pop(batch.pk, None)
         row.status = BankTransaction.Status.MATCHED
         row.note = _("Incassobatch %(batch)s (%(count)s incasso's)") % {
             "batch": batch.message_id,
             "count": len(pending),
         }
         self.result.debits += len(pending)
+
+    def _batch_by_amount(self, line: StatementLine, row: BankTransaction) -> None:
+        """A credit without references that is exactly what one exported batch has pending, on
+        a day that fits its collection date, is that batch's total."""
+        fitting = [
+            pk
+            for pk, (total, collection_date) in self.open_batches.items()
+            if total == line.amount
+            and collection_date - dt.timedelta(days=BATCH_DAYS_BEFORE)
+            <= line.booking_date
+            <= collection_date + dt.timedelta(days=BATCH_DAYS_AFTER)
+        ]
+        if len(fitting) != 1:
+            return
+        batch = CollectionBatch.objects.get(pk=fitting[0])
+        self._batch_total(line, row, batch)
 
     def _transfer(self, line, row, invoices, balances) -> None:
         numbers = [n for n in _invoice_numbers(line.remittance) if n in invoices]
@@ -419,7 +423,29 @@ class _Matcher:
             task_enqueue("finance.tasks.receipts_send_task", entry_ids)
         if self.returns:
             self._book_returns()
+        self._note_paid_while_in_batch()
         BankTransaction.objects.bulk_create(self.rows, batch_size=2000)
+        batches_close_when_done(self.batch_ids)
+
+    def _note_paid_while_in_batch(self) -> None:
+        """A transfer for an invoice that an exported batch will also collect: say so on the line
+        at once (the batch page and the overview flag it too)."""
+        invoice_ids = {booking.invoice_id for booking in self.transfers}
+        if not invoice_ids:
+            return
+        in_batch = dict(
+            CollectionItem.objects.filter(
+                invoice_id__in=invoice_ids,
+                status=CollectionItem.Status.PENDING,
+                batch__status=CollectionBatch.Status.EXPORTED,
+            ).values_list("invoice_id", "batch__message_id")
+        )
+        for row in self.rows:
+            if row.invoice_id in in_batch and row.status == BankTransaction.Status.MATCHED:
+                warning = _("Let op: zit ook in incassobatch %(batch)s.") % {
+                    "batch": in_batch[row.invoice_id]
+                }
+                row.note = f"{row.note} {warning}"[:300]
 
     def _book_returns(self) -> None:
         e2e_ids = [item.end_to_end_id for _line, item in self.returns]
@@ -475,6 +501,20 @@ class _Matcher:
             task_enqueue("finance.tasks.returns_notify_task", item_ids)
 
 
+def _open_batch_totals() -> dict[int, tuple[Decimal, dt.date]]:
+    """Exported batches with debits pending: {batch id: (pending total, collection date)}."""
+    rows = (
+        CollectionItem.objects.filter(
+            status=CollectionItem.Status.PENDING, batch__status=CollectionBatch.Status.EXPORTED
+        )
+        .order_by()
+        .values("batch_id", "batch__collection_date")
+        .annotate(total=Sum("amount"))
+        .values_list("batch_id", "total", "batch__collection_date")
+    )
+    return {pk: (round_money(total), day) for pk, total, day in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class _Debit:
     """What matching needs of a collection item, read as plain values."""
@@ -486,6 +526,7 @@ class _Debit:
     invoice_id: int
     invoice_number: str
     mandate_id: int
+    batch_id: int
     batch_message_id: str
     collection_date: dt.date
 
@@ -509,97 +550,8 @@ def _debits(items) -> list[_Debit]:
         "invoice_id",
         "invoice__number",
         "mandate_id",
+        "batch_id",
         "batch__message_id",
         "batch__collection_date",
     )
     return [_Debit(*row) for row in rows]
-
-
-def collection_returns_notify(*, item_ids: list[int]) -> int:
-    """Tell each member whose debit came back: the reason in plain words and how to pay now.
-
-    Queued after the import commits; each message once (key finance.returned:<item id>)."""
-    items = CollectionItem.objects.filter(
-        pk__in=item_ids, status=CollectionItem.Status.RETURNED
-    ).select_related("invoice", "invoice__household", "mandate")
-    creditor = creditor_context()
-    sent = 0
-    for item in items.order_by("pk"):
-        invoice = item.invoice
-        contact = household_contact(invoice.household, fallback_name=invoice.recipient_name)
-        _message, new = outbox_enqueue(
-            key=f"finance.returned:{item.pk}",
-            template="finance/email/debit-returned",
-            context={
-                "name": contact.name,
-                "invoice": invoice,
-                "amount": item.amount,
-                "reason_code": item.return_reason,
-                "reason": return_reason_text(item.return_reason),
-                "mandate_revoked": item.return_reason in REVOKE_MANDATE_REASONS
-                and item.mandate.status == Mandate.Status.REVOKED,
-                "pay_url": invoice_pay_url(invoice),
-                **creditor,
-            },
-            **contact.outbox_recipient(),
-        )
-        sent += int(new)
-    return sent
-
-
-# The unmatched queue -------------------------------------------------------------------------
-
-
-def _lock_unmatched(transaction: BankTransaction) -> BankTransaction:
-    line = BankTransaction.objects.select_for_update().get(pk=transaction.pk)
-    if line.status != BankTransaction.Status.UNMATCHED:
-        raise FinanceError(_("Deze regel is al afgehandeld."))
-    return line
-
-
-@transaction.atomic
-def transaction_resolve(
-    *, transaction: BankTransaction, invoice: Invoice, by: User | None
-) -> BankTransaction:
-    """The treasurer links an unmatched money-in line to an invoice: the payment is booked."""
-    line = _lock_unmatched(transaction)
-    if line.amount <= 0:
-        raise FinanceError(
-            _(
-                "Alleen geld dat binnenkwam kan aan een factuur gekoppeld worden. "
-                "Een afschrijving kunt u negeren."
-            )
-        )
-    if invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.CREDITED:
-        raise FinanceError(
-            _("Factuur %(number)s kan geen betaling meer krijgen.") % {"number": invoice.number}
-        )
-    entry, created = ledger_book(
-        invoice=invoice,
-        kind=LedgerEntry.Kind.PAYMENT,
-        source=LedgerEntry.Source.TRANSFER,
-        external_id=line.entry_key,
-        amount=line.amount,
-        booked_on=line.booking_date,
-        note=_("Overboeking %(name)s (met de hand gekoppeld)") % {"name": line.counterparty_name},
-        by=by,
-    )
-    if created:
-        receipt_queue(entry=entry)
-    line.status = BankTransaction.Status.RESOLVED
-    line.invoice = invoice
-    line.note = _("Met de hand gekoppeld aan factuur %(number)s") % {"number": invoice.number}
-    line.save(update_fields=["status", "invoice", "note"])
-    return line
-
-
-@transaction.atomic
-def transaction_ignore(
-    *, transaction: BankTransaction, by: User | None, note: str = ""
-) -> BankTransaction:
-    """The line needs no booking against an invoice (bank costs, a gift, a refund we made)."""
-    line = _lock_unmatched(transaction)
-    line.status = BankTransaction.Status.IGNORED
-    line.note = (note or _("Genegeerd")).strip()[:300]
-    line.save(update_fields=["status", "note"])
-    return line

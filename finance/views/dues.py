@@ -31,8 +31,9 @@ from ..dues_forms import (
     SchemeForm,
 )
 from ..invoice_exports import invoices_export, ledger_export
-from ..models import ContributionScheme, Invoice, MemberRate
+from ..models import ContributionScheme, Invoice, LedgerEntry, MemberRate
 from ..services import FinanceError
+from ..services.batch_care import collections_paid_twice
 from ..services.contact import creditor_context
 from ..services.dues import (
     SkipReason,
@@ -47,7 +48,10 @@ from ..services.invoices import (
     OverpaymentNotConfirmed,
     invoice_credit,
     invoice_write_off,
+    ledger_entry_refusal,
+    ledger_entry_reverse,
     payment_record_manual,
+    reversible_entry_ids,
 )
 
 PAGE_SIZE = 50
@@ -69,6 +73,7 @@ def finance_overview(request):
     year = timezone.localdate().year
     context = selectors.finance_overview(year=year)
     context["schemes"] = ContributionScheme.objects.all()[:5]
+    context["paid_twice"] = collections_paid_twice()
     return render(request, "finance/finance_overview.html", context)
 
 
@@ -245,13 +250,15 @@ def ledger_export_view(request, fmt: str):
 @role_required(Role.TREASURER)
 def invoice_detail(request, pk: int):
     invoice = selectors.invoice_for_treasurer(pk)
+    entries = list(invoice.entries.select_related("created_by").prefetch_related("reversals"))
     return render(
         request,
         "finance/invoice_detail.html",
         {
             "invoice": invoice,
             "lines": invoice.lines.all(),
-            "entries": invoice.entries.select_related("created_by"),
+            "entries": entries,
+            "reversible": reversible_entry_ids(invoice, entries),
             "payments": invoice.payments.all(),
             "credit_notes": invoice.credit_notes.all(),
             "can_credit": invoice.kind == Invoice.Kind.INVOICE
@@ -377,6 +384,57 @@ def invoice_write_off_view(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def invoice_payment_view(request, pk: int):
     return _invoice_action(request, pk, action="payment")
+
+
+@role_required(Role.TREASURER)
+@once_per_form
+@require_http_methods(["GET", "POST"])
+def ledger_entry_reverse_view(request, pk: int):
+    """Reverse a wrong booking (a payment booked by hand, a transfer, a write-off)."""
+    entry = get_object_or_404(LedgerEntry.objects.prefetch_related("reversals"), pk=pk)
+    invoice = selectors.invoice_for_treasurer(entry.invoice_id)
+    refusal = ledger_entry_refusal(entry)
+    if refusal is not None:
+        messages.error(request, refusal)
+        return redirect("finance:invoice_detail", pk=invoice.pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reversal = ledger_entry_reverse(
+                entry=entry, reason=form.cleaned_data["reason"], by=request.user
+            )
+        except FinanceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("De boeking van %(amount)s op factuur %(number)s is teruggedraaid.")
+                % {"amount": format_money(-reversal.amount), "number": invoice.number},
+            )
+            if entry.source == LedgerEntry.Source.TRANSFER:
+                messages.info(
+                    request,
+                    _(
+                        "Staat de overboeking op een bankafschrift, dan staat die regel weer bij "
+                        "de niet-gekoppelde regels. Koppel hem daar aan de juiste factuur."
+                    ),
+                )
+            return redirect("finance:invoice_detail", pk=invoice.pk)
+    return render(
+        request,
+        "finance/invoice_action.html",
+        {
+            "invoice": invoice,
+            "entry": entry,
+            "form": form,
+            "action": "reverse",
+            "title": _("Boeking op factuur %(number)s terugdraaien") % {"number": invoice.number},
+            "explanation": _(
+                "Er komt een terugboeking van hetzelfde bedrag bij; de oorspronkelijke boeking "
+                "blijft zichtbaar. Het saldo en de status van de factuur worden opnieuw bepaald."
+            ),
+        },
+    )
 
 
 # Households and member rates ----------------------------------------------------------------------
@@ -580,6 +638,11 @@ urlpatterns = [
     path("financien/facturen/<int:pk>/afboeken/", invoice_write_off_view, name="invoice_write_off"),
     path(
         "financien/facturen/<int:pk>/betaling/", invoice_payment_view, name="invoice_payment_manual"
+    ),
+    path(
+        "financien/boekingen/<int:pk>/terugdraaien/",
+        ledger_entry_reverse_view,
+        name="ledger_entry_reverse",
     ),
     path("financien/huishoudens/<int:pk>/", household_balance, name="household_balance"),
     path("financien/leden/<int:pk>/tarief/", member_rate, name="member_rate"),

@@ -34,6 +34,7 @@ from ..services.payments import (
     PAYABLE,
     demo_checkout_complete,
     payment_attention_resolve,
+    payment_blocked_by_debit,
     payment_list,
     payment_refresh,
     payment_refund_surplus,
@@ -75,12 +76,18 @@ def invoice_pay(request, pk: int):
         if payment.status == Payment.Status.OPEN and payment.checkout_url:
             return redirect(payment.checkout_url)
         return redirect(payment_return_path(payment))
+    payable = _payable(invoice)
+    blocked = payment_blocked_by_debit(invoice) if payable else ""
+    if blocked:
+        # Being collected by direct debit: say when, rather than offer a second payment.
+        messages.info(request, blocked)
+        payable = False
     return render(
         request,
         "finance/invoice_pay.html",
         {
             "invoice": invoice,
-            "payable": _payable(invoice),
+            "payable": payable,
             "demo": settings.PAYMENT_PROVIDER == "demo",
         },
     )

@@ -10,18 +10,26 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coop.accounts.access import role_required
 from coop.accounts.roles import Role
 from coop.core.form_tokens import once_per_form
+from coop.lib.numbers import parse_id
 from members.selectors import own_member
 
 from .. import sepa_selectors as selectors
 from ..models import CollectionBatch, CollectionItem
 from ..sepa_forms import BatchCreateForm, MandateFilterForm, MandateSignForm, PaperMandateForm
 from ..services import FinanceError
+from ..services.batch_care import (
+    batch_items_remove,
+    collection_item_withdraw,
+    collections_paid_twice,
+    prenotice_letters_late,
+)
 from ..services.collections import batch_mark_collected
 from ..services.contact import creditor_context
 from ..services.identifiers import iban_masked
@@ -247,9 +255,64 @@ def batch_detail(request, pk: int):
             "unstructured_addresses": version in UNSTRUCTURED_ADDRESS_VERSIONS,
             "can_mark_collected": batch.status == CollectionBatch.Status.EXPORTED
             and timezone.localdate() >= batch.collection_date,
+            "late_letters": prenotice_letters_late(batch) if draft else [],
+            "paid_twice": collections_paid_twice(batch=batch) if not draft else [],
         }
     )
     return render(request, "finance/batch_detail.html", context)
+
+
+@role_required(Role.TREASURER)
+@once_per_form
+@require_POST
+def batch_items_remove_view(request, pk: int):
+    """Take the households whose pre-notice letter is late out of a draft batch."""
+    batch = selectors.batch_get(pk)
+    item_ids = [parse_id(value) for value in request.POST.getlist("item")]
+    try:
+        count = batch_items_remove(
+            batch=batch, item_ids=[pk for pk in item_ids if pk is not None], by=request.user
+        )
+    except FinanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s incasso is uit de batch gehaald; de factuur staat nog open.",
+                "%(count)s incasso's zijn uit de batch gehaald; de facturen staan nog open.",
+                count,
+            )
+            % {"count": count},
+        )
+    return redirect("finance:batch_detail", pk=batch.pk)
+
+
+@role_required(Role.TREASURER)
+@once_per_form
+@require_POST
+def collection_item_withdraw_view(request, pk: int):
+    """The treasurer withdrew one debit at the bank (it was paid another way meanwhile)."""
+    item = selectors.collection_item_get(pk)
+    try:
+        collection_item_withdraw(item=item, by=request.user)
+    except FinanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("De incasso voor factuur %(number)s staat als ingetrokken.")
+            % {"number": item.invoice.number},
+        )
+    return redirect("finance:batch_detail", pk=item.batch_id)
+
+
+@role_required(Role.TREASURER)
+def returns_list(request):
+    """Every returned debit with the bank's reason and what happens next to its invoice."""
+    context = _page(request, selectors.returned_items())
+    context["rows"] = selectors.return_rows(context["page"].object_list)
+    return render(request, "finance/returns_list.html", context)
 
 
 @role_required(Role.TREASURER)
@@ -312,6 +375,15 @@ urlpatterns = [
     path("financien/incasso/<int:pk>/exporteren/", batch_export_view, name="batch_export"),
     path("financien/incasso/<int:pk>/incasso.xml", batch_download, name="batch_download"),
     path("financien/incasso/<int:pk>/geincasseerd/", batch_collected_view, name="batch_collected"),
+    path(
+        "financien/incasso/<int:pk>/uit-batch/", batch_items_remove_view, name="batch_items_remove"
+    ),
+    path(
+        "financien/incasso/regels/<int:pk>/ingetrokken/",
+        collection_item_withdraw_view,
+        name="collection_item_withdraw",
+    ),
+    path("financien/incasso/stornos/", returns_list, name="returns_list"),
     path("mijn/machtiging/", my_mandate, name="my_mandate"),
     path("mijn/machtiging/intrekken/", my_mandate_revoke, name="my_mandate_revoke"),
 ]

@@ -21,19 +21,23 @@ from ..models import BankTransaction, FinanceSettings
 from ..sepa_forms import (
     CallNoteForm,
     IgnoreForm,
+    LinkBatchForm,
     ReminderSettingsForm,
     ResolveForm,
+    SplitForm,
     StatementUploadForm,
 )
 from ..services import FinanceError
+from ..services.bank_links import (
+    split_remainder,
+    transaction_ignore,
+    transaction_link_batch,
+    transaction_resolve,
+    transaction_split,
+)
 from ..services.calls import call_note_record
 from ..services.reminders import reminder_settings_update
-from ..services.statements import (
-    statement_book,
-    statement_read,
-    transaction_ignore,
-    transaction_resolve,
-)
+from ..services.statements import statement_book, statement_read
 
 PAGE_SIZE = 50
 
@@ -140,11 +144,70 @@ def statement_detail(request, pk: int):
 @role_required(Role.TREASURER)
 def unmatched_list(request):
     context = _page(request, selectors.unmatched_transactions())
+    batches = selectors.batches_pending()
     context["rows"] = [
-        (line, ResolveForm(prefix=f"t{line.pk}"), IgnoreForm(prefix=f"t{line.pk}"))
+        (
+            line,
+            ResolveForm(prefix=f"t{line.pk}"),
+            IgnoreForm(prefix=f"t{line.pk}"),
+            LinkBatchForm(prefix=f"t{line.pk}", batches=batches) if batches else None,
+        )
         for line in context["page"]
     ]
     return render(request, "finance/transaction_unmatched.html", context)
+
+
+@role_required(Role.TREASURER)
+@once_per_form
+@require_POST
+def transaction_link_batch_view(request, pk: int):
+    line = selectors.transaction_get(pk)
+    form = LinkBatchForm(request.POST, prefix=f"t{line.pk}", batches=selectors.batches_pending())
+    if not form.is_valid():
+        messages.error(request, _("Kies een incassobatch die nog openstaat."))
+        return redirect("finance:unmatched_list")
+    batch = selectors.batch_get(form.cleaned_data["batch"])
+    try:
+        count = transaction_link_batch(transaction=line, batch=batch, by=request.user)
+    except FinanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("De regel is gekoppeld aan batch %(batch)s: %(count)s incasso's zijn geboekt.")
+            % {"batch": batch.message_id, "count": count},
+        )
+    return redirect("finance:unmatched_list")
+
+
+@role_required(Role.TREASURER)
+@once_per_form
+@require_http_methods(["GET", "POST"])
+def transaction_split_view(request, pk: int):
+    """Divide one money-in line over several invoices; the page shows what is left to divide."""
+    line = selectors.transaction_get(pk)
+    if line.status != BankTransaction.Status.UNMATCHED or line.amount <= 0:
+        messages.info(request, _("Deze regel is al afgehandeld."))
+        return redirect("finance:unmatched_list")
+    form = SplitForm(request.POST or None)
+    remainder = line.amount
+    if request.method == "POST" and form.is_valid():
+        remainder = split_remainder(line, [amount for _invoice, amount in form.parts])
+        try:
+            transaction_split(transaction=line, parts=form.parts, by=request.user)
+        except FinanceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("De regel is verdeeld over %(count)s facturen.") % {"count": len(form.parts)},
+            )
+            return redirect("finance:unmatched_list")
+    return render(
+        request,
+        "finance/transaction_split.html",
+        {"line": line, "form": form, "remainder": remainder},
+    )
 
 
 @role_required(Role.TREASURER)
@@ -267,6 +330,16 @@ urlpatterns = [
         "financien/bank/regels/<int:pk>/negeren/",
         transaction_ignore_view,
         name="transaction_ignore",
+    ),
+    path(
+        "financien/bank/regels/<int:pk>/batch/",
+        transaction_link_batch_view,
+        name="transaction_link_batch",
+    ),
+    path(
+        "financien/bank/regels/<int:pk>/verdelen/",
+        transaction_split_view,
+        name="transaction_split",
     ),
     path("financien/herinneringen/", reminder_settings, name="reminder_settings"),
     path("financien/bellijst/", call_list, name="call_list"),
