@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 from coop.accounts.models import User
 from coop.lib.money import ZERO, format_money, round_money
 
-from ..models import BankTransaction, CollectionBatch, CollectionItem, Invoice, LedgerEntry
+from ..models import BankTransaction, CollectionBatch, Invoice, LedgerEntry
 from . import FinanceError
 from .batch_care import batches_close_when_done
-from .collections import Collected, debits_book_collected
+from .collections import batch_pending_debits, debits_book_collected
 from .ledger import ledger_book, transfer_external_id
 from .receipts import receipt_queue
 
@@ -109,16 +109,12 @@ def transaction_link_batch(
     batch = CollectionBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status == CollectionBatch.Status.DRAFT:
         raise FinanceError(_("Deze batch is nog niet bij de bank ingeleverd."))
-    pending = list(
-        batch.items.filter(status=CollectionItem.Status.PENDING)
-        .order_by("pk")
-        .values_list("pk", "invoice_id", "end_to_end_id", "amount")
-    )
+    pending = batch_pending_debits(batch, booked_on=line.booking_date)
     if not pending:
         raise FinanceError(
             _("In incassobatch %(batch)s staat niets meer open.") % {"batch": batch.message_id}
         )
-    total = sum((amount for *_rest, amount in pending), ZERO)
+    total = sum((debit.amount for debit in pending), ZERO)
     if total != line.amount:
         raise FinanceError(
             _(
@@ -134,20 +130,7 @@ def transaction_link_batch(
                 "difference": format_money(line.amount - total),
             }
         )
-    debits_book_collected(
-        debits=[
-            Collected(
-                item_id=pk,
-                invoice_id=invoice_id,
-                end_to_end_id=e2e,
-                batch_message_id=batch.message_id,
-                amount=amount,
-                booked_on=line.booking_date,
-            )
-            for pk, invoice_id, e2e, amount in pending
-        ],
-        by=by,
-    )
+    debits_book_collected(debits=pending, by=by)
     batches_close_when_done([batch.pk])
     line.status = BankTransaction.Status.RESOLVED
     line.note = _("Met de hand gekoppeld aan incassobatch %(batch)s (%(count)s incasso's)") % {

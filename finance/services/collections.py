@@ -73,6 +73,24 @@ def debits_book_collected(
     return created
 
 
+def batch_pending_debits(batch: CollectionBatch, *, booked_on: dt.date) -> list[Collected]:
+    """Every debit of the batch still pending, as collected on `booked_on`."""
+    pending = batch.items.filter(status=CollectionItem.Status.PENDING).order_by("pk")
+    return [
+        Collected(
+            item_id=pk,
+            invoice_id=invoice_id,
+            end_to_end_id=e2e,
+            batch_message_id=batch.message_id,
+            amount=amount,
+            booked_on=booked_on,
+        )
+        for pk, invoice_id, e2e, amount in pending.values_list(
+            "pk", "invoice_id", "end_to_end_id", "amount"
+        )
+    ]
+
+
 @transaction.atomic
 def batch_mark_collected(
     *, batch: CollectionBatch, by: User | None, today: dt.date | None = None
@@ -93,22 +111,8 @@ def batch_mark_collected(
             _("De incassodatum (%(date)s) is nog niet bereikt.")
             % {"date": batch.collection_date.strftime("%d-%m-%Y")}
         )
-    pending = batch.items.filter(status=CollectionItem.Status.PENDING).order_by("pk")
     created = debits_book_collected(
-        debits=[
-            Collected(
-                item_id=pk,
-                invoice_id=invoice_id,
-                end_to_end_id=e2e,
-                batch_message_id=batch.message_id,
-                amount=amount,
-                booked_on=batch.collection_date,
-            )
-            for pk, invoice_id, e2e, amount in pending.values_list(
-                "pk", "invoice_id", "end_to_end_id", "amount"
-            )
-        ],
-        by=by,
+        debits=batch_pending_debits(batch, booked_on=batch.collection_date), by=by
     )
     batch.status = CollectionBatch.Status.COLLECTED
     batch.save(update_fields=["status"])
