@@ -5,7 +5,8 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
 
-app = Celery("coop")
+# Every task runs inside its cooperative's scope (coop.core.scoping.ScopedTask).
+app = Celery("coop", task_cls="coop.core.scoping:ScopedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # Before anything reads the body (sessions, CSRF): refuses one above COOP_MAX_REQUEST_BYTES.
     "coop.lib.request_limits.RequestSizeLimitMiddleware",
+    # Everything after this runs inside the cooperative's scope (django-scopes).
+    "coop.core.scoping.ScopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

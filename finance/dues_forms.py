@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_scopes.forms import SafeModelChoiceField
 
 from coop.lib.money import AmountAmbiguous, AmountTooPrecise, format_money, parse_money_typed
 from coop.lib.numbers import WholeNumberField
@@ -153,23 +154,31 @@ class InvoiceFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Soort"), required=False, choices=[("", _("Alle"))] + list(Invoice.Kind.choices)
     )
-    buurt = forms.ModelChoiceField(
+    buurt = SafeModelChoiceField(
         label=_("Buurt"),
         required=False,
-        queryset=Buurt.objects.all(),
+        queryset=Buurt.objects.none(),
         empty_label=_("Alle buurten"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buurt"].queryset = Buurt.objects.all()  # the cooperative's, when asked
 
 
 class DuesStatusFilterForm(forms.Form):
     q = forms.CharField(label=_("Zoek op naam of postcode"), required=False, max_length=100)
     year = WholeNumberField(label=_("Jaar"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
-    buurt = forms.ModelChoiceField(
+    buurt = SafeModelChoiceField(
         label=_("Buurt"),
         required=False,
-        queryset=Buurt.objects.all(),
+        queryset=Buurt.objects.none(),
         empty_label=_("Alle buurten"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buurt"].queryset = Buurt.objects.all()  # the cooperative's, when asked
 
 
 class ReasonForm(forms.Form):

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from coop.core.tenancy import OrganisationField, TenantManager
 from members.models import Household, Member
 
 
@@ -67,6 +68,10 @@ class ContributionScheme(models.Model):
     locked_at = models.DateTimeField(_("vastgezet op"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("contributieregeling")
         verbose_name_plural = _("contributieregelingen")
@@ -102,6 +107,10 @@ class MemberRate(models.Model):
     member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="dues_rate")
     rate = models.CharField(_("tarief"), max_length=10, choices=Rate.choices, default=Rate.STANDARD)
     reason = models.CharField(_("reden"), max_length=200, blank=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("tarief van een lid")
@@ -164,6 +173,10 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("factuur")
         verbose_name_plural = _("facturen")
@@ -205,6 +218,10 @@ class InvoiceLine(models.Model):
     description = models.CharField(max_length=200)
     amount = models.DecimalField(**MONEY)
     position = models.PositiveSmallIntegerField(default=0)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["invoice", "position", "pk"]
@@ -260,7 +277,9 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
 
-    objects = ImmutableQuerySet.as_manager()
+    organisation = OrganisationField()
+
+    objects = TenantManager.from_queryset(ImmutableQuerySet)()
 
     class Meta:
         verbose_name = _("boeking")
@@ -313,6 +332,10 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("online betaling")
         verbose_name_plural = _("online betalingen")
@@ -363,6 +386,10 @@ class Mandate(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("machtiging")
         verbose_name_plural = _("machtigingen")
@@ -400,6 +427,10 @@ class CollectionBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("incassobatch")
         verbose_name_plural = _("incassobatches")
@@ -424,6 +455,10 @@ class CollectionItem(models.Model):
     sequence_type = models.CharField(max_length=4, default="RCUR")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     return_reason = models.CharField(max_length=4, blank=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -453,6 +488,10 @@ class BankStatement(models.Model):
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("bankafschrift")
@@ -490,6 +529,10 @@ class BankTransaction(models.Model):
     )
     note = models.CharField(max_length=300, blank=True)
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("banktransactie")
         verbose_name_plural = _("banktransacties")
@@ -523,6 +566,10 @@ class Refund(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("terugbetaling")
@@ -563,6 +610,10 @@ class CallNote(models.Model):
     promised_on = models.DateField(_("betaalt uiterlijk op"), null=True, blank=True)
     follow_up_on = models.DateField(null=True, blank=True, editable=False)
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("belnotitie")
         verbose_name_plural = _("belnotities")
@@ -592,6 +643,10 @@ class FinanceSettings(models.Model):
     call_list_days = models.PositiveSmallIntegerField(
         _("op de bellijst na (dagen na de tweede)"), default=14
     )
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("instellingen penningmeester")

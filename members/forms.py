@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_scopes.forms import SafeModelChoiceField
 
 from coop.lib.numbers import WholeNumberField
 from coop.lib.postcode import InvalidPostcode, normalise_postcode
@@ -270,14 +271,18 @@ class HouseholdSearchForm(forms.Form):
 class HouseholdPickForm(forms.Form):
     """The household chosen from a search; empty means 'a new address'."""
 
-    household = forms.ModelChoiceField(
-        queryset=Household.objects.select_related("buurt"),
+    household = SafeModelChoiceField(
+        queryset=Household.objects.none(),
         required=False,
         widget=forms.HiddenInput,
         error_messages={
             "invalid_choice": _("Dit adres bestaat niet meer. Zoek het adres opnieuw.")
         },
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["household"].queryset = Household.objects.select_related("buurt")
 
 
 # Membership ---------------------------------------------------------------------------------

@@ -6,12 +6,18 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from coop.core.tenancy import OrganisationField, TenantManager
+
 
 class Buurt(models.Model):
     """A part of the neighbourhood. Households belong to one through their postcode."""
 
     name = models.CharField(_("naam"), max_length=100, unique=True)
     description = models.TextField(_("omschrijving"), blank=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("buurt")
@@ -28,6 +34,10 @@ class PostcodeRange(models.Model):
     buurt = models.ForeignKey(Buurt, on_delete=models.CASCADE, related_name="postcode_ranges")
     start = models.CharField(_("van postcode"), max_length=7)
     end = models.CharField(_("tot en met postcode"), max_length=7)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("postcodegebied")
@@ -64,6 +74,10 @@ class Household(models.Model):
     )
     created_at = models.DateTimeField(_("aangemaakt"), auto_now_add=True)
     updated_at = models.DateTimeField(_("gewijzigd"), auto_now=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("huishouden")
@@ -114,6 +128,10 @@ class AddressChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("adreswijziging")
@@ -204,7 +222,9 @@ class Member(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
-    objects = MemberQuerySet.as_manager()
+    organisation = OrganisationField()
+
+    objects = TenantManager.from_queryset(MemberQuerySet)()
 
     class Meta:
         verbose_name = _("lid")
@@ -268,6 +288,10 @@ class StatusChange(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("statuswijziging")
         verbose_name_plural = _("statuswijzigingen")
@@ -291,6 +315,10 @@ class Move(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("verhuizing")
@@ -330,6 +358,10 @@ class MembershipNotice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("opzegging")
         verbose_name_plural = _("opzeggingen")
@@ -368,6 +400,10 @@ class ConsentText(models.Model):
     published_on = models.DateField(_("gepubliceerd op"))
     required = models.BooleanField(_("verplicht voor lidmaatschap"), default=False)
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("toestemmingstekst")
         verbose_name_plural = _("toestemmingsteksten")
@@ -395,6 +431,10 @@ class Consent(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("toestemming")
@@ -441,6 +481,10 @@ class MemberImport(models.Model):
     )
     summary = models.JSONField(default=dict, blank=True)
 
+    organisation = OrganisationField()
+
+    objects = TenantManager()
+
     class Meta:
         verbose_name = _("ledenimport")
         verbose_name_plural = _("ledenimports")
@@ -469,6 +513,10 @@ class SignupApplication(models.Model):
     address = models.JSONField(default=dict)
     consent_texts = models.ManyToManyField(ConsentText, blank=True, related_name="+")
     created_at = models.DateTimeField(_("aangemeld op"), auto_now_add=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("aanmelding, nog niet bevestigd")

@@ -20,6 +20,7 @@ from coop.accounts.roles import Role
 from coop.accounts.services import user_create
 from coop.core.models import Organisation, OutboxMessage
 from coop.core.services import outbox_mark_printed, sequence_next
+from coop.core.tenancy import organisation_scope, scopes_disabled
 from coop.lib.phone import phone_digits
 from members.models import (
     Buurt,
@@ -260,12 +261,13 @@ class DemoResult:
 
 
 def database_is_empty() -> bool:
-    return not (
-        User.objects.exists()
-        or Member.objects.exists()
-        or Household.objects.exists()
-        or Buurt.objects.exists()
-    )
+    with scopes_disabled():  # any cooperative's data counts
+        return not (
+            User.objects.exists()
+            or Member.objects.exists()
+            or Household.objects.exists()
+            or Buurt.objects.exists()
+        )
 
 
 def demo_accounts_exist() -> bool:
@@ -278,8 +280,28 @@ def demo_accounts() -> list[tuple[str, str]]:
 
 @transaction.atomic
 def demo_build(*, seed: int = DEFAULT_SEED, households: int = 500) -> DemoResult:
-    """Fill an empty database with the demo cooperative."""
-    return _Builder(seed=seed, household_count=households).build()
+    """Fill an empty database with the demo cooperative, inside its scope."""
+    with organisation_scope(_demo_organisation()):
+        return _Builder(seed=seed, household_count=households).build()
+
+
+def _demo_organisation() -> Organisation:
+    """The installation's first cooperative, made into Buurtcoöperatie Zuiderpark."""
+    organisation = Organisation.first_or_create()
+    for name, value in {
+        "name": "Buurtcoöperatie Zuiderpark",
+        "street": "Dorpsstraat",
+        "house_number": "14",
+        "postcode": "7341 AB",
+        "town": TOWN,
+        "email": f"info@{ACCOUNT_DOMAIN}",
+        "phone": "0555-123456",
+        "website": f"https://{ACCOUNT_DOMAIN}/",
+        "kvk_number": "87654321",
+    }.items():
+        setattr(organisation, name, value)
+    organisation.save()
+    return organisation
 
 
 def _ascii(text: str) -> str:
@@ -414,20 +436,6 @@ class _Builder:
         return people
 
     # The register ---------------------------------------------------------------------------
-
-    def _organisation(self) -> None:
-        Organisation.objects.all().delete()
-        Organisation.objects.create(
-            name="Buurtcoöperatie Zuiderpark",
-            street="Dorpsstraat",
-            house_number="14",
-            postcode="7341 AB",
-            town=TOWN,
-            email=f"info@{ACCOUNT_DOMAIN}",
-            phone="0555-123456",
-            website=f"https://{ACCOUNT_DOMAIN}/",
-            kvk_number="87654321",
-        )
 
     def _buurten(self) -> list[tuple[BuurtPlan, Buurt]]:
         made = []
@@ -837,7 +845,6 @@ class _Builder:
         )
 
     def build(self) -> DemoResult:
-        self._organisation()
         users = self._accounts()
         coordinator = users["coordinator"]
         buurten = self._buurten()

@@ -1,19 +1,44 @@
 """Personas and shared fixtures. Every test runs on the database DATABASE_URL names."""
 
+import contextvars
 import os
+import threading
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.db import connection
 from django.test import Client
 from django.test.client import MULTIPART_CONTENT
+from django.utils.functional import SimpleLazyObject
+from django_scopes import scope
 
 from coop.accounts.roles import Role
 from coop.accounts.services import user_grant_roles
 from coop.core.form_tokens import FORM_TOKEN_FIELD, form_token_new
+from coop.core.models import Organisation
 from members.services import member_link_user
 
 from .factories import MemberFactory, UserFactory
+
+# A thread a test starts works in the test's context, so inside its cooperative's scope, as the
+# request or task it stands for would (contextvars are not passed to threads by themselves).
+_thread_init, _thread_run = threading.Thread.__init__, threading.Thread.run
+
+
+def _init_with_context(self, *args, **kwargs):
+    _thread_init(self, *args, **kwargs)
+    self._coop_context = contextvars.copy_context()
+
+
+def _run_in_context(self):
+    context = getattr(self, "_coop_context", None)
+    if context is None:
+        return _thread_run(self)
+    return context.run(_thread_run, self)
+
+
+threading.Thread.__init__ = _init_with_context  # type: ignore[method-assign]
+threading.Thread.run = _run_in_context  # type: ignore[method-assign]
 
 PERSONAS = [
     "anonymous",
@@ -34,6 +59,14 @@ def pytest_configure(config):
             raise pytest.UsageError("COOP_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
         if not os.environ.get("REDIS_URL"):
             raise pytest.UsageError("COOP_REQUIRE_SERVICES=1 but REDIS_URL is not set")
+
+
+@pytest.fixture(autouse=True)
+def _organisation_scope():
+    """Every test runs inside a cooperative's scope, as a request or a task does. The cooperative
+    is read (or created) only when the test's first scoped query needs it."""
+    with scope(organisation=SimpleLazyObject(Organisation.first_or_create)):
+        yield
 
 
 @pytest.fixture(autouse=True)

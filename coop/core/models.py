@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .tenancy import OrganisationField, TenantManager
+
 
 class Organisation(models.Model):
     """The cooperative itself: shown on letters, e-mails and PDFs. There is one row."""
@@ -26,8 +28,21 @@ class Organisation(models.Model):
 
     @classmethod
     def current(cls) -> "Organisation":
+        """The cooperative whose scope is active; else the installation's first one (an unsaved
+        placeholder when there is none yet)."""
+        from django_scopes import get_scope
+
+        active = get_scope().get("organisation")
+        if active is not None:
+            return active
         org = cls.objects.order_by("pk").first()
         return org or cls(name="Wijkcoöperatie")
+
+    @classmethod
+    def first_or_create(cls) -> "Organisation":
+        """The installation's first cooperative, created when there is none yet."""
+        org = cls.objects.order_by("pk").first()
+        return org or cls.objects.create(name="Wijkcoöperatie")
 
 
 class NumberSequence(models.Model):
@@ -90,6 +105,10 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("aangemaakt"), auto_now_add=True)
     sent_at = models.DateTimeField(_("verstuurd"), null=True, blank=True)
+
+    organisation = OrganisationField()
+
+    objects = TenantManager()
 
     class Meta:
         verbose_name = _("bericht")

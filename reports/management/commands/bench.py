@@ -23,6 +23,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from coop.core.tenancy import organisation_scope
 from coop.lib.bench import Operation, consume, emit, measure, timed
 
 DOMAINS = {"members": "members.bench", "dues": "finance.bench"}
@@ -108,7 +109,9 @@ class Command(BaseCommand):
         if size < 1 or runs < 1:
             raise CommandError("--size and --runs must be at least 1.")
         if phase:
-            self._child(domain=domain, size=size, runs=runs, phase=phase)
+            # The bench database holds one cooperative; every phase works inside its scope.
+            with organisation_scope():
+                self._child(domain=domain, size=size, runs=runs, phase=phase)
             return
         target = BenchDatabase(domain, settings.DATABASES["default"])
         self.stderr.write(f"Bench database: {target.name}")
