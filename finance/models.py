@@ -37,7 +37,7 @@ class ContributionScheme(models.Model):
         SKIP = "skip", _("Geen factuur sturen")
         CHARGE = "charge", _("Het minimumbedrag rekenen")
 
-    year = models.PositiveIntegerField(_("jaar"), unique=True)
+    year = models.PositiveIntegerField(_("jaar"))
     first_member_amount = models.DecimalField(_("eerste lid van een huishouden"), **MONEY)
     further_member_amount = models.DecimalField(_("elk volgend lid"), **MONEY)
     reduced_amount = models.DecimalField(
@@ -77,6 +77,9 @@ class ContributionScheme(models.Model):
         verbose_name_plural = _("contributieregelingen")
         ordering = ["-year"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "year"], name="scheme_year_per_cooperative"
+            ),
             models.CheckConstraint(
                 condition=Q(
                     first_member_amount__gte=0, further_member_amount__gte=0, reduced_amount__gte=0
@@ -141,7 +144,7 @@ class Invoice(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INVOICE)
     year = models.PositiveIntegerField(_("jaar"))
     sequence = models.PositiveIntegerField()
-    number = models.CharField(_("factuurnummer"), max_length=20, unique=True)
+    number = models.CharField(_("factuurnummer"), max_length=20)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="invoices")
     scheme = models.ForeignKey(
         ContributionScheme, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
@@ -182,7 +185,12 @@ class Invoice(models.Model):
         verbose_name_plural = _("facturen")
         ordering = ["-year", "-sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_number_per_year"),
+            models.UniqueConstraint(
+                fields=["organisation", "year", "sequence"], name="invoice_number_per_year"
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "number"], name="invoice_number_per_cooperative"
+            ),
             models.UniqueConstraint(
                 fields=["household", "dues_year"],
                 condition=Q(kind="invoice", dues_year__isnull=False),
@@ -286,7 +294,9 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("boekingen")
         ordering = ["booked_on", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="ledger_entry_once"),
+            models.UniqueConstraint(
+                fields=["organisation", "source", "external_id"], name="ledger_entry_once"
+            ),
             models.CheckConstraint(
                 condition=~Q(amount=Decimal("0")), name="ledger_amount_not_zero"
             ),
@@ -370,7 +380,7 @@ class Mandate(models.Model):
     signed_by = models.ForeignKey(
         Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    reference = models.CharField(_("kenmerk machtiging"), max_length=35, unique=True)
+    reference = models.CharField(_("kenmerk machtiging"), max_length=35)
     iban = models.CharField(_("IBAN"), max_length=34)
     bic = models.CharField(_("BIC"), max_length=11, blank=True)
     account_holder = models.CharField(_("naam rekeninghouder"), max_length=70)
@@ -396,6 +406,9 @@ class Mandate(models.Model):
         ordering = ["-signed_on"]
         constraints = [
             models.UniqueConstraint(
+                fields=["organisation", "reference"], name="mandate_reference_per_cooperative"
+            ),
+            models.UniqueConstraint(
                 fields=["household"],
                 condition=Q(status="active"),
                 name="one_active_mandate_per_household",
@@ -416,7 +429,7 @@ class CollectionBatch(models.Model):
 
     collection_date = models.DateField(_("incassodatum"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    message_id = models.CharField(max_length=35, unique=True)
+    message_id = models.CharField(max_length=35)
     schema_version = models.CharField(max_length=20)
     xml = models.TextField(blank=True)
     total = models.DecimalField(**MONEY, default=Decimal("0.00"))
@@ -432,6 +445,11 @@ class CollectionBatch(models.Model):
     objects = TenantManager()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "message_id"], name="batch_message_id_per_cooperative"
+            ),
+        ]
         verbose_name = _("incassobatch")
         verbose_name_plural = _("incassobatches")
         ordering = ["-collection_date", "-pk"]
@@ -451,7 +469,7 @@ class CollectionItem(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="collection_items")
     mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, related_name="collection_items")
     amount = models.DecimalField(**MONEY)
-    end_to_end_id = models.CharField(max_length=35, unique=True)
+    end_to_end_id = models.CharField(max_length=35)
     sequence_type = models.CharField(max_length=4, default="RCUR")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     return_reason = models.CharField(max_length=4, blank=True)
@@ -462,6 +480,9 @@ class CollectionItem(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "end_to_end_id"], name="debit_end_to_end_id_per_cooperative"
+            ),
             models.UniqueConstraint(
                 fields=["invoice"], condition=Q(status="pending"), name="invoice_in_one_open_batch"
             ),
@@ -480,7 +501,7 @@ class BankStatement(models.Model):
         MT940 = "mt940", "MT940"
 
     file_name = models.CharField(max_length=200)
-    file_hash = models.CharField(max_length=64, unique=True)
+    file_hash = models.CharField(max_length=64)
     format = models.CharField(max_length=10, choices=Format.choices)
     statement_id = models.CharField(max_length=100, blank=True)
     account_iban = models.CharField(max_length=34, blank=True)
@@ -494,6 +515,11 @@ class BankStatement(models.Model):
     objects = TenantManager()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "file_hash"], name="statement_file_once_per_cooperative"
+            ),
+        ]
         verbose_name = _("bankafschrift")
         verbose_name_plural = _("bankafschriften")
         ordering = ["-imported_at"]
@@ -514,7 +540,7 @@ class BankTransaction(models.Model):
     statement = models.ForeignKey(
         BankStatement, on_delete=models.PROTECT, related_name="transactions"
     )
-    entry_key = models.CharField(max_length=200, unique=True)
+    entry_key = models.CharField(max_length=200)
     booking_date = models.DateField()
     amount = models.DecimalField(**MONEY, help_text="Positive: money in. Negative: money out.")
     counterparty_name = models.CharField(max_length=140, blank=True)
@@ -534,6 +560,11 @@ class BankTransaction(models.Model):
     objects = TenantManager()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "entry_key"], name="bank_transaction_once_per_cooperative"
+            ),
+        ]
         verbose_name = _("banktransactie")
         verbose_name_plural = _("banktransacties")
         ordering = ["booking_date", "pk"]

@@ -12,7 +12,7 @@ from coop.core.tenancy import OrganisationField, TenantManager
 class Buurt(models.Model):
     """A part of the neighbourhood. Households belong to one through their postcode."""
 
-    name = models.CharField(_("naam"), max_length=100, unique=True)
+    name = models.CharField(_("naam"), max_length=100)
     description = models.TextField(_("omschrijving"), blank=True)
 
     organisation = OrganisationField()
@@ -20,6 +20,11 @@ class Buurt(models.Model):
     objects = TenantManager()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="buurt_name_per_cooperative"
+            ),
+        ]
         verbose_name = _("buurt")
         verbose_name_plural = _("buurten")
         ordering = ["name"]
@@ -178,7 +183,7 @@ class Member(models.Model):
         NL = "nl", _("Nederlands")
         EN = "en", _("English")
 
-    number = models.PositiveIntegerField(_("lidnummer"), unique=True, editable=False)
+    number = models.PositiveIntegerField(_("lidnummer"), editable=False)
     household = models.ForeignKey(
         Household, verbose_name=_("huishouden"), on_delete=models.PROTECT, related_name="members"
     )
@@ -231,6 +236,9 @@ class Member(models.Model):
         verbose_name_plural = _("leden")
         ordering = ["sort_name", "number"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "number"], name="member_number_per_cooperative"
+            ),
             models.UniqueConstraint(
                 Lower("email"), condition=~Q(email=""), name="member_email_ci_unique"
             ),
@@ -409,7 +417,9 @@ class ConsentText(models.Model):
         verbose_name_plural = _("toestemmingsteksten")
         ordering = ["key", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["key", "version"], name="consent_text_version_unique")
+            models.UniqueConstraint(
+                fields=["organisation", "key", "version"], name="consent_text_version_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coop.core.models import NumberSequence
+from coop.core.services import sequence_key
 from finance.models import ContributionScheme, Invoice, InvoiceLine, MemberRate
 from finance.services import FinanceError
 from finance.services.dues import (
@@ -33,7 +34,9 @@ def number_year() -> int:
 
 
 def sequence_value() -> int:
-    row = NumberSequence.objects.filter(name=f"finance.invoice.{number_year()}").first()
+    row = NumberSequence.objects.filter(
+        name=sequence_key(f"finance.invoice.{number_year()}")
+    ).first()
     return row.last_value if row else 0
 
 

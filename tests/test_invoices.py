@@ -14,6 +14,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from coop.core.models import NumberSequence
+from coop.core.services import sequence_key
 from finance.models import ContributionScheme, Invoice, LedgerEntry, Mandate
 from finance.selectors import household_dues_status
 from finance.services import FinanceError
@@ -69,7 +70,9 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_credit_note(invoice, treasurer):
-    before = NumberSequence.objects.get(name=f"finance.invoice.{TODAY().year}").last_value
+    before = NumberSequence.objects.get(
+        name=sequence_key(f"finance.invoice.{TODAY().year}")
+    ).last_value
     credit = invoice_credit(invoice=invoice, reason="Verhuisd voor 1 januari", by=treasurer)
     invoice.refresh_from_db()
     assert credit.kind == Invoice.Kind.CREDIT_NOTE

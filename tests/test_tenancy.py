@@ -13,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django_scopes import ScopeError, scope, scopes_disabled
 
 from coop.core.models import Organisation
+from coop.core.services import sequence_next
 from finance.models import Invoice
 from members.models import Buurt, Household, Member
 
@@ -91,6 +92,20 @@ def test_each_cooperative_sees_only_its_own_rows():
     assert theirs_row.organisation_id == other.pk and mine.organisation_id == first.pk
 
 
+@pytest.mark.django_db
+def test_each_cooperative_numbers_its_own_members_and_invoices():
+    mine = MemberFactory()
+    first_invoice = make_invoice(mine.household)
+    other = Organisation.objects.create(name="Dorpscoöperatie Beekveld")
+    with scope(organisation=other):
+        theirs = MemberFactory()
+        their_invoice = make_invoice(theirs.household)
+    assert theirs.number == mine.number == 1
+    assert their_invoice.number == first_invoice.number == "2026-000001"
+    with scope(organisation=other), pytest.raises(IntegrityError), transaction.atomic():
+        MemberFactory(number=1)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_existing_rows_the_first_cooperative():
     """From a database built by the migrations before tenancy, with data in it."""
@@ -106,6 +121,9 @@ def test_the_migration_gives_existing_rows_the_first_cooperative():
     buurt = old.get_model("members", "Buurt").objects.create(name="Oud-Zuid")
     household = old.get_model("members", "Household").objects.create(
         street="Lindelaan", house_number=3, postcode="7341AB", town="Veenhoven", buurt_id=buurt.pk
+    )
+    old.get_model("core", "NumberSequence").objects.create(
+        name="members.member_number", last_value=41
     )
     member = old.get_model("members", "Member").objects.create(
         household_id=household.pk,
@@ -128,3 +146,5 @@ def test_the_migration_gives_existing_rows_the_first_cooperative():
         assert moved.number == 41 and moved.organisation_id == organisation.pk
         assert Household.objects.get(pk=household.pk).organisation_id == organisation.pk
         assert Buurt.objects.get(pk=buurt.pk).organisation_id == organisation.pk
+    with scope(organisation=organisation):
+        assert sequence_next(name="members.member_number") == 42  # numbering goes on

@@ -86,7 +86,7 @@ class OutboxMessage(models.Model):
         PRINTED = "printed", _("Geprint")
         FAILED = "failed", _("Mislukt")
 
-    key = models.CharField(max_length=200, unique=True)
+    key = models.CharField(max_length=200)
     channel = models.CharField(_("kanaal"), max_length=10, choices=Channel.choices)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
@@ -116,6 +116,9 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "channel"])]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "key"], name="outbox_key_per_cooperative"
+            ),
             models.CheckConstraint(
                 condition=~Q(channel="email") | ~Q(to_email=""), name="outbox_email_has_address"
             ),

@@ -17,14 +17,23 @@ from coop.lib.urls import site_host
 from .form_tokens import FORM_TOKEN_MAX_AGE
 from .models import FormSubmission, NumberSequence, Organisation, OutboxMessage
 from .selectors import outbox_failed
+from .tenancy import scope_organisation
 
 logger = logging.getLogger(__name__)
 
 
+def sequence_key(name: str) -> str:
+    """The stored name of a sequence: each cooperative counts its own ('org3:members.member_number')."""
+    organisation = scope_organisation()
+    return f"org{organisation.pk}:{name}" if organisation is not None else name
+
+
 def sequence_next(*, name: str, count: int = 1) -> int:
-    """Reserve `count` numbers from the named sequence; returns the first. Call inside a transaction."""
+    """Reserve `count` numbers from the named sequence of the cooperative in scope; returns the
+    first. Call inside a transaction."""
     if count < 1:
         raise ValueError("count must be at least 1")
+    name = sequence_key(name)
     with transaction.atomic():
         NumberSequence.objects.get_or_create(name=name)
         NumberSequence.objects.filter(name=name).update(last_value=F("last_value") + count)
@@ -34,6 +43,7 @@ def sequence_next(*, name: str, count: int = 1) -> int:
 
 def sequence_ensure_at_least(*, name: str, value: int) -> None:
     """Make sure the next number drawn is above `value` (after importing numbered records)."""
+    name = sequence_key(name)
     with transaction.atomic():
         NumberSequence.objects.get_or_create(name=name)
         NumberSequence.objects.filter(name=name, last_value__lt=value).update(last_value=value)
