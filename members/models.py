@@ -257,7 +257,10 @@ class Member(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "sort_name"]),
+            # The member list of one cooperative: counted and read in its order.
+            models.Index(
+                fields=["organisation", "status", "sort_name", "number"], name="member_list_order"
+            ),
             # Pattern ops on PostgreSQL, so a prefix ('0555 12…') uses it too; SQLite ignores them.
             models.Index(
                 fields=["phone_digits"],

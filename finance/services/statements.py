@@ -113,8 +113,10 @@ def _open_invoices_by_number(numbers: set[str]) -> dict[str, tuple[Invoice, Deci
     )
     found: dict[str, tuple[Invoice, Decimal]] = {}
     for chunk in chunks(sorted(numbers)):
-        invoices = Invoice.objects.filter(number__in=chunk).annotate(
-            booked=Coalesce(Subquery(booked), ZERO)
+        invoices = (
+            Invoice.objects.filter(number__in=chunk)
+            .order_by()
+            .annotate(booked=Coalesce(Subquery(booked), ZERO))
         )
         for invoice in invoices:
             found[invoice.number] = (invoice, round_money(invoice.total - invoice.booked))
