@@ -7,13 +7,15 @@ as belonging to the installation, and on a tenant model whose manager is not sco
 import contextvars
 
 import pytest
+from celery import shared_task
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django_scopes import ScopeError, scope, scopes_disabled
+from django_scopes import ScopeError, get_scope, scope, scopes_disabled
 
 from coop.core.models import Organisation
 from coop.core.services import sequence_next
+from coop.lib.tasks import task_enqueue
 from finance.models import Invoice
 from members.models import Buurt, Household, Member
 
@@ -148,3 +150,26 @@ def test_the_migration_gives_existing_rows_the_first_cooperative():
         assert Buurt.objects.get(pk=buurt.pk).organisation_id == organisation.pk
     with scope(organisation=organisation):
         assert sequence_next(name="members.member_number") == 42  # numbering goes on
+
+
+SEEN_BY_TASK: list[int] = []
+
+
+@shared_task(name="tests.test_tenancy.scope_probe")
+def scope_probe() -> None:
+    SEEN_BY_TASK.append(get_scope()["organisation"].pk)
+
+
+@pytest.mark.django_db
+def test_a_task_runs_in_the_scope_of_the_cooperative_that_queued_it(
+    django_capture_on_commit_callbacks,
+):
+    first = Organisation.first_or_create()
+    other = Organisation.objects.create(name="Dorpscoöperatie Beekveld")
+    SEEN_BY_TASK.clear()
+    # Sent when the transaction commits, here outside the other cooperative's scope.
+    with django_capture_on_commit_callbacks(execute=True):
+        with scope(organisation=other):
+            task_enqueue("tests.test_tenancy.scope_probe")
+        task_enqueue("tests.test_tenancy.scope_probe")
+    assert [other.pk, first.pk] == SEEN_BY_TASK
