@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 def sequence_key(name: str) -> str:
-    """The stored name of a sequence: each cooperative counts its own ('org3:members.member_number')."""
+    """The stored name of a sequence: each cooperative counts its own
+    ('org3:members.member_number')."""
     organisation = scope_organisation()
     return f"org{organisation.pk}:{name}" if organisation is not None else name
 

@@ -2,8 +2,9 @@
 keeps queries inside one.
 
 - A tenant model has `organisation = OrganisationField()` and `objects = TenantManager()` (or
-  `TenantManager.from_queryset(TheQuerySet)()`): a query on it outside a scope raises `ScopeError`, inside one it sees
-  only that cooperative's rows. A row created inside a scope belongs to the scope's cooperative.
+  `TenantManager.from_queryset(TheQuerySet)()`): a query on it outside a scope raises
+  `ScopeError`, inside one it sees only that cooperative's rows. A row created inside a scope
+  belongs to the scope's cooperative.
 - The request gets its scope from `ScopeMiddleware`, a Celery task from the `organisation` header
   that `coop.lib.tasks.task_enqueue` adds (see coop/celery.py), a management command or the demo
   from `organisation_scope()`. Code that must see every cooperative (a migration, a platform

@@ -4,7 +4,8 @@ A task module imports the services it calls; a service that must queue work name
 instead (`"finance.tasks.receipts_send_task"`), so no services module imports a tasks module and
 no import runs in a circle. The task is sent once the surrounding transaction commits, so it never
 runs before the rows it needs exist (pretix's TransactionAwareTask); outside a transaction it is
-sent at once, with the queueing cooperative's id as a header. With CELERY_TASK_ALWAYS_EAGER (the embedded demo) it runs in-process, as `delay` does.
+sent at once, with the queueing cooperative's id as a header. With CELERY_TASK_ALWAYS_EAGER (the
+embedded demo) it runs in-process, as `delay` does.
 """
 
 from __future__ import annotations
