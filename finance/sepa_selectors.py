@@ -33,10 +33,10 @@ from .models import (
     CollectionBatch,
     CollectionItem,
     Invoice,
-    LedgerEntry,
     Mandate,
 )
 from .services.calls import PROMISES
+from .services.ledger import booked_on_invoice
 from .services.reminders import LEVEL_CALL_LIST, OPEN_STATUSES
 from .services.returns import (
     DONE,
@@ -272,16 +272,10 @@ def call_list_summary(*, today: dt.date) -> dict[str, int]:
 
 def _call_list_rows(invoices: QuerySet[Invoice], *, today: dt.date) -> list[CallListRow]:
     current = Member.objects.current().order_by("joined_on", "number")
-    booked = (
-        LedgerEntry.objects.filter(invoice=OuterRef("pk"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    booked = booked_on_invoice()
     notes = CallNote.objects.select_related("called_by").order_by("-called_at", "-pk")
     invoices = (
-        invoices.annotate(booked=Coalesce(Subquery(booked), ZERO))
+        invoices.annotate(booked=booked)
         .select_related("household")
         .prefetch_related(
             Prefetch("household__members", queryset=current, to_attr="current_members"),

@@ -32,6 +32,7 @@ from coop.lib.money import ZERO, round_money
 
 from ..models import CollectionBatch, CollectionItem, LedgerEntry
 from . import FinanceError
+from .ledger import booked_on_invoice
 
 
 def prenotice_key(item_id: int) -> str:
@@ -183,13 +184,7 @@ def collections_paid_twice(
     """Debits of exported batches whose invoice was paid another way as well: pending ones whose
     invoice no longer asks the whole debit, collected ones whose invoice is now paid too much."""
     today = today or timezone.localdate()
-    booked = (
-        LedgerEntry.objects.filter(invoice=OuterRef("invoice_id"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    booked = booked_on_invoice("invoice_id")
     other_payment = LedgerEntry.objects.filter(
         invoice=OuterRef("invoice_id"), kind=LedgerEntry.Kind.PAYMENT
     ).exclude(source=LedgerEntry.Source.SEPA, external_id=OuterRef("end_to_end_id"))
@@ -200,7 +195,7 @@ def collections_paid_twice(
     if batch is not None:
         items = items.filter(batch=batch)
     rows = (
-        items.annotate(booked=Coalesce(Subquery(booked), ZERO))
+        items.annotate(booked=booked)
         .select_related("invoice", "batch", "invoice__household")
         .order_by("batch__collection_date", "pk")
     )

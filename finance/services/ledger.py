@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +35,19 @@ def invoice_balance(invoice: Invoice) -> Decimal:
     """What is still owed: the total minus everything booked against it."""
     booked = invoice.entries.aggregate(total=Sum("amount"))["total"] or ZERO
     return round_money(invoice.total - booked)
+
+
+def booked_on_invoice(invoice_ref: str = "pk") -> Coalesce:
+    """What is booked on the invoice at `OuterRef(invoice_ref)` (zero when nothing), to annotate
+    many invoices, or rows that point at one, in one query."""
+    summed = (
+        LedgerEntry.objects.filter(invoice=OuterRef(invoice_ref))
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(summed), ZERO)
 
 
 def invoice_lock(invoice_id: int) -> Invoice:

@@ -24,7 +24,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, OuterRef, Subquery, Sum, Value
+from django.db.models import CharField, Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from coop.lib.money import ZERO, round_money
 from coop.lib.tasks import task_enqueue
 from members.models import Member
 
-from ..models import CollectionBatch, CollectionItem, Invoice, LedgerEntry, Mandate
+from ..models import CollectionBatch, CollectionItem, Invoice, Mandate
 from ..selectors import household_has_current_member
 from . import FinanceError
 from .batch_care import (
@@ -47,7 +47,7 @@ from .batch_care import (
 )
 from .contact import creditor_context, household_contact
 from .identifiers import REFERENCE_PREFIX, creditor_id_errors, iban_masked
-from .ledger import bulk_work_begin
+from .ledger import booked_on_invoice, bulk_work_begin
 from .pain008 import SUPPORTED_PAIN_VERSIONS, Debit, pain_document_build, pain_validate
 from .returns import not_collectable_after_return
 
@@ -104,13 +104,7 @@ def _collectable_invoices(today: dt.date | None = None):
     active_mandate = Mandate.objects.filter(
         household=OuterRef("household"), status=Mandate.Status.ACTIVE
     )
-    booked = (
-        LedgerEntry.objects.filter(invoice=OuterRef("pk"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    booked = booked_on_invoice()
     return (
         Invoice.objects.filter(
             kind=Invoice.Kind.INVOICE, status__in=[Invoice.Status.OPEN, Invoice.Status.PARTLY_PAID]
@@ -120,7 +114,7 @@ def _collectable_invoices(today: dt.date | None = None):
         .exclude(not_collectable_after_return())
         .annotate(
             mandate_id=Subquery(active_mandate.values("pk")[:1]),
-            booked=Coalesce(Subquery(booked), ZERO),
+            booked=booked,
         )
         .filter(mandate_id__isnull=False)
     )
@@ -274,17 +268,11 @@ def _batch_prepare_items(batch: CollectionBatch) -> list[Debit]:
 
     Reads plain values in one query (balance included), so 30,000 debits stay quick.
     """
-    booked = (
-        LedgerEntry.objects.filter(invoice=OuterRef("invoice_id"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    booked = booked_on_invoice("invoice_id")
     rows = (
         batch.items.order_by("pk")
         .annotate(
-            booked=Coalesce(Subquery(booked), ZERO),
+            booked=booked,
             for_year=Coalesce("invoice__dues_year", "invoice__year"),
         )
         .values_list(

@@ -43,8 +43,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from coop.accounts.models import User
@@ -65,6 +64,7 @@ from .batch_care import batches_close_when_done
 from .collections import Collected, debit_booking, debits_book_collected
 from .ledger import (
     Booking,
+    booked_on_invoice,
     bulk_work_begin,
     chunks,
     ledger_book_many,
@@ -104,20 +104,10 @@ def _invoice_numbers(text: str) -> set[str]:
 
 
 def _open_invoices_by_number(numbers: set[str]) -> dict[str, tuple[Invoice, Decimal]]:
-    booked = (
-        LedgerEntry.objects.filter(invoice=OuterRef("pk"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    booked = booked_on_invoice()
     found: dict[str, tuple[Invoice, Decimal]] = {}
     for chunk in chunks(sorted(numbers)):
-        invoices = (
-            Invoice.objects.filter(number__in=chunk)
-            .order_by()
-            .annotate(booked=Coalesce(Subquery(booked), ZERO))
-        )
+        invoices = Invoice.objects.filter(number__in=chunk).order_by().annotate(booked=booked)
         for invoice in invoices:
             found[invoice.number] = (invoice, round_money(invoice.total - invoice.booked))
     return found
